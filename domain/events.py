@@ -1,0 +1,210 @@
+"""The events of a BTI case, of a child and of the service directory.
+
+Every event says what happened, to which case, when and by whom (`user`,
+`service`). Personal data and free text travel only as `Sealed` bytes; in clear an
+event carries just what statistics need: municipality, sector, service, level,
+event type, dates and an age band.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from domain.aggregate import DomainEvent
+from domain.values import (
+    AgeBand,
+    CloseReason,
+    ConsentForm,
+    Consenter,
+    EntryKind,
+    EvaluationOutcome,
+    Level,
+    Level0Step,
+    ParticipantRole,
+    Respondent,
+    Sealed,
+    Sector,
+)
+
+# --- the case -------------------------------------------------------------------
+
+
+class CaseEvent(DomainEvent, frozen=True, kw_only=True):
+    """An event of a case, recorded by `user` acting for `service` (None: the system)."""
+
+    user: str
+    service: str | None
+
+
+class CaseOpened(CaseEvent, frozen=True, kw_only=True):
+    child_id: UUID
+    municipality: str
+    sector: Sector
+    age_band: AgeBand
+    child_name: Sealed
+    birth_date: Sealed | None
+    national_id: Sealed | None
+    concern: Sealed
+
+
+class Level0StepRecorded(CaseEvent, frozen=True, kw_only=True):
+    step: Level0Step
+    text: Sealed
+
+
+class LevelChanged(CaseEvent, frozen=True, kw_only=True):
+    from_level: Level
+    to_level: Level
+    reason: Sealed
+
+
+class EntryAdded(CaseEvent, frozen=True, kw_only=True):
+    entry_id: UUID
+    kind: EntryKind
+    text: Sealed
+    corrects: UUID | None = None
+
+
+class ConsentGiven(CaseEvent, frozen=True, kw_only=True):
+    consent_id: UUID
+    given_by: Consenter
+    services: tuple[str, ...]
+    purpose: Sealed
+    valid_until: date
+    form: ConsentForm
+    child_view: Sealed | None = None
+
+
+class ConsentWithdrawn(CaseEvent, frozen=True, kw_only=True):
+    consent_id: UUID
+    reason: Sealed | None
+
+
+class ConsentExpired(CaseEvent, frozen=True, kw_only=True):
+    consent_id: UUID
+    valid_until: date
+
+
+class ServiceJoined(CaseEvent, frozen=True, kw_only=True):
+    joined_service: str
+    sector: Sector
+    role: ParticipantRole
+    contact_user: str | None = None
+
+
+class ServiceLeft(CaseEvent, frozen=True, kw_only=True):
+    """A service stops taking part: it left, or the consent that let it in ended."""
+
+    left_service: str
+    because_consent_ended: bool = False
+
+
+class HandoverRequested(CaseEvent, frozen=True, kw_only=True):
+    handover_id: UUID
+    to_user: str
+    to_service: str
+    to_sector: Sector
+    note: Sealed | None = None
+
+
+class HandoverAccepted(CaseEvent, frozen=True, kw_only=True):
+    handover_id: UUID
+    from_user: str
+    from_service: str
+    to_sector: Sector
+
+
+class HandoverDeclined(CaseEvent, frozen=True, kw_only=True):
+    handover_id: UUID
+    reason: Sealed | None
+
+
+class HandoverCancelled(CaseEvent, frozen=True, kw_only=True):
+    handover_id: UUID
+    because_consent_ended: bool = False
+
+
+class CoordinatorAppointed(CaseEvent, frozen=True, kw_only=True):
+    coordinator_user: str
+    coordinator_service: str
+
+
+class CoordinatorReleased(CaseEvent, frozen=True, kw_only=True):
+    coordinator_user: str
+    because_consent_ended: bool = False
+
+
+class ResponsibilityGroupEstablished(CaseEvent, frozen=True, kw_only=True):
+    services: tuple[str, ...]
+
+
+class ResponsibilityGroupDissolved(CaseEvent, frozen=True, kw_only=True):
+    pass
+
+
+class IndividualPlanStarted(CaseEvent, frozen=True, kw_only=True):
+    pass
+
+
+class IndividualPlanEnded(CaseEvent, frozen=True, kw_only=True):
+    pass
+
+
+class MeetingHeld(CaseEvent, frozen=True, kw_only=True):
+    meeting_id: UUID
+    held_on: date
+    services: tuple[str, ...]
+    minutes: Sealed
+
+
+class ActionAgreed(CaseEvent, frozen=True, kw_only=True):
+    action_id: UUID
+    description: Sealed
+    responsible_service: str
+    evaluate_by: date
+
+
+class ActionEvaluated(CaseEvent, frozen=True, kw_only=True):
+    action_id: UUID
+    outcome: EvaluationOutcome
+    text: Sealed
+    evaluated_by_date: bool
+
+
+class SatisfactionAnswered(CaseEvent, frozen=True, kw_only=True):
+    respondent: Respondent
+    score: int
+
+
+class CaseClosed(CaseEvent, frozen=True, kw_only=True):
+    reason: CloseReason
+    note: Sealed | None
+    level: Level
+
+
+# --- the child ------------------------------------------------------------------
+
+
+class ChildRegistered(DomainEvent, frozen=True, kw_only=True):
+    """A child became known; the id is derived from a blind index, never the number."""
+
+
+class ChildCaseStarted(DomainEvent, frozen=True, kw_only=True):
+    case_id: UUID
+
+
+class ChildCaseEnded(DomainEvent, frozen=True, kw_only=True):
+    case_id: UUID
+
+
+# --- the service directory ------------------------------------------------------
+
+
+class ServiceRegistered(DomainEvent, frozen=True, kw_only=True):
+    service_id: str
+    name: str
+    sector: Sector
+    municipalities: tuple[str, ...]
+    inter_municipal: bool
+    registered_by: str

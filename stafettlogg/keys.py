@@ -1,0 +1,224 @@
+"""Keys and the sealing of personal data.
+
+Three layers, all with the `cryptography` package:
+
+* the **key file** (mode 0600, made on first start, never committed) holds the
+  master key, the event-store cipher key, the blind-index key and the token secret;
+* every **child** has its own AES-256-GCM data key, kept wrapped by the master key in
+  a key store apart from the events: deleting it ("crypto-shredding") makes every
+  sealed field of that child unreadable wherever a copy of the events lives;
+* identity numbers are looked up only through an HMAC **blind index**.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from domain.values import Sealed
+
+SEAL_FORMAT = b"\x01"  # version byte of the sealed-field format
+NONCE_BYTES = 12
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@dataclass(frozen=True)
+class KeyFile:
+    """The installation's secrets. Keep the file out of git and out of backups of the events."""
+
+    master_key: bytes
+    store_cipher_key: bytes
+    index_key: bytes
+    token_secret: bytes
+
+    @property
+    def store_cipher_key_b64(self) -> str:
+        return _b64(self.store_cipher_key)
+
+    @classmethod
+    def generate(cls) -> KeyFile:
+        return cls(
+            master_key=AESGCM.generate_key(256),
+            store_cipher_key=AESGCM.generate_key(256),
+            index_key=os.urandom(32),
+            token_secret=os.urandom(32),
+        )
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> KeyFile:
+        """Read the key file, or write a new one with mode 0600 if there is none."""
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            keys = cls.generate()
+            payload = json.dumps(
+                {
+                    "format": 1,
+                    "master_key": _b64(keys.master_key),
+                    "store_cipher_key": _b64(keys.store_cipher_key),
+                    "index_key": _b64(keys.index_key),
+                    "token_secret": _b64(keys.token_secret),
+                },
+                indent=2,
+            ).encode()
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it first: read theirs
+            else:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(payload)
+                return keys
+        data = json.loads(path.read_text())
+        return cls(
+            master_key=base64.b64decode(data["master_key"]),
+            store_cipher_key=base64.b64decode(data["store_cipher_key"]),
+            index_key=base64.b64decode(data["index_key"]),
+            token_secret=base64.b64decode(data["token_secret"]),
+        )
+
+
+class BlindIndex:
+    """Keyed hashes (HMAC-SHA256) for looking up a child without storing who it is."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _digest(self, purpose: bytes, value: str) -> bytes:
+        return hmac.new(self._key, purpose + b"\x00" + value.encode(), hashlib.sha256).digest()
+
+    def of_national_id(self, number: str) -> str:
+        return self._digest(b"national-id", number).hex()
+
+    def child_id(self, *, national_id: str | None, name: str, birth_date: date | None) -> UUID | None:
+        """The child's stable id: from the identity number, else name and birth date.
+
+        With neither a number nor a birth date, a child cannot be recognised again
+        and the caller gives it a fresh id.
+        """
+        if national_id:
+            digest = self._digest(b"child-by-national-id", national_id)
+        elif birth_date is not None:
+            normalised = " ".join(name.casefold().split())
+            digest = self._digest(b"child-by-name-birth", f"{normalised}|{birth_date.isoformat()}")
+        else:
+            return None
+        return UUID(bytes=digest[:16], version=4)
+
+
+class KeyShredded(Exception):
+    """The child's data key was deleted: its sealed data can no longer be read."""
+
+
+class ChildKeyStore:
+    """Per-child data keys, wrapped by the master key, in their own SQLite file."""
+
+    def __init__(self, path: str, master_key: bytes, cache_size: int = 4096) -> None:
+        self._path = path
+        self._uri = path.startswith("file:")
+        self._master = AESGCM(master_key)
+        self._cache: OrderedDict[UUID, AESGCM] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        with self._connect() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS child_keys ("
+                " child_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, uri=self._uri, timeout=30, isolation_level=None)
+            if not self._uri:
+                db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
+
+    def _unwrap(self, child_id: UUID, wrapped: bytes) -> AESGCM:
+        key = self._master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], child_id.bytes)
+        return AESGCM(key)
+
+    def key_for(self, child_id: UUID, *, create: bool) -> AESGCM:
+        with self._lock:
+            cached = self._cache.get(child_id)
+            if cached is not None:
+                self._cache.move_to_end(child_id)
+                return cached
+        db = self._connect()
+        if create:
+            nonce = os.urandom(NONCE_BYTES)
+            wrapped = nonce + self._master.encrypt(nonce, AESGCM.generate_key(256), child_id.bytes)
+            db.execute(
+                "INSERT OR IGNORE INTO child_keys (child_id, wrapped) VALUES (?, ?)",
+                (str(child_id), wrapped),
+            )
+        row = db.execute(
+            "SELECT wrapped FROM child_keys WHERE child_id = ?", (str(child_id),)
+        ).fetchone()
+        if row is None:
+            raise KeyShredded()
+        aead = self._unwrap(child_id, row[0])
+        with self._lock:
+            self._cache[child_id] = aead
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return aead
+
+    def shred(self, child_id: UUID) -> None:
+        """Delete the child's key: everything sealed under it becomes unreadable."""
+        self._connect().execute("DELETE FROM child_keys WHERE child_id = ?", (str(child_id),))
+        with self._lock:
+            self._cache.pop(child_id, None)
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+
+class Sealer:
+    """Seals and opens the personal fields of one child's case (AES-256-GCM)."""
+
+    def __init__(self, keys: ChildKeyStore) -> None:
+        self._keys = keys
+
+    def seal(self, child_id: UUID, text: str) -> Sealed:
+        aead = self._keys.key_for(child_id, create=True)
+        nonce = os.urandom(NONCE_BYTES)
+        return Sealed(SEAL_FORMAT + nonce + aead.encrypt(nonce, text.encode(), child_id.bytes))
+
+    def seal_optional(self, child_id: UUID, text: str | None) -> Sealed | None:
+        return None if text is None else self.seal(child_id, text)
+
+    def open(self, child_id: UUID, sealed: bytes | None) -> str | None:
+        """The plaintext, or None when there is none; raises KeyShredded after deletion."""
+        if sealed is None:
+            return None
+        if sealed[:1] != SEAL_FORMAT:
+            msg = "unknown sealed-field format"
+            raise ValueError(msg)
+        aead = self._keys.key_for(child_id, create=False)
+        nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
+        try:
+            return aead.decrypt(nonce, body, child_id.bytes).decode()
+        except InvalidTag as exc:
+            msg = "a sealed field failed its integrity check"
+            raise ValueError(msg) from exc
