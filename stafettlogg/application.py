@@ -84,6 +84,7 @@ class Stafettlogg(Application[UUID]):
             "CIPHER_KEY": self.keys.store_cipher_key_b64,
             "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
             "AGGREGATE_CACHE_MAXSIZE": "2000",
+            "IS_SNAPSHOTTING_ENABLED": "y",
         }
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
