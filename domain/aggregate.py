@@ -15,6 +15,7 @@ Time always comes in as an argument: nothing here reads the clock.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, ClassVar, Self
@@ -71,7 +72,7 @@ class Snapshot(DomainEvent, frozen=True, kw_only=True):
             originator_id=aggregate.id,
             originator_version=aggregate.version,
             timestamp=aggregate.modified_on,
-            state=aggregate.state,  # type: ignore[call-arg]
+            state=copy.deepcopy(aggregate.state),  # type: ignore[call-arg]
         )
 
 
@@ -131,7 +132,7 @@ class Aggregate:
     @classmethod
     def _from_snapshot(cls, snapshot: Snapshot) -> Self:
         aggregate = cls(snapshot.originator_id)
-        aggregate.state = snapshot.state  # type: ignore[attr-defined]
+        aggregate.state = copy.deepcopy(snapshot.state)  # type: ignore[attr-defined]
         aggregate.version = snapshot.originator_version
         aggregate.modified_on = snapshot.timestamp
         return aggregate

@@ -484,6 +484,9 @@ class Case(Aggregate):
             self._require_holder_or_coordinator(actor)
         if service_id == self.state.holder_service:
             raise errors.HolderServiceCannotLeave()
+        pending = self.state.pending_handover
+        if pending is not None and pending.to_service == service_id:
+            self._record(HandoverCancelled, actor, at, handover_id=pending.id)
         self._record(ServiceLeft, actor, at, left_service=service_id)
 
     def _join_if_absent(
@@ -507,7 +510,8 @@ class Case(Aggregate):
     ) -> UUID:
         """Only the holder or a coordinator asks; the baton stays until the recipient accepts."""
         self._require_open()
-        self._require_holder_or_coordinator(actor)
+        if not self._is_municipality_coordinator(actor):
+            self._require_holder(actor)
         if self.state.pending_handover is not None:
             raise errors.HandoverPending()
         if not to_user.strip():
@@ -540,6 +544,10 @@ class Case(Aggregate):
         pending = self._pending(handover_id)
         if actor.user != pending.to_user or actor.service != pending.to_service:
             raise errors.NotRecipient()
+        if not self.has_access(pending.to_service, at.date()):
+            raise errors.ConsentRequired(
+                "Samtykket som omfattet mottakerens tjeneste, gjelder ikke lenger."
+            )
         self._record(
             HandoverAccepted,
             actor,
