@@ -369,3 +369,18 @@ def test_ending_a_consent_never_leaves_an_open_case_without_a_holder(
 
     assert holder(case) == (people.teacher.user, services.skole.id)
     assert services.skole.id in case.participating_services
+
+
+def test_a_service_that_leaves_takes_its_pending_handover_with_it(
+    case, given, people, services, recording, days
+):
+    given.taking_part(case, services.skole)
+    handover_id = given.handover_asked(case, to=people.teacher, at=days(1))
+
+    with recording(case) as recorded:
+        case.remove_participant(people.opener, service_id=services.skole.id, at=days(2))
+
+    assert [type(e).__name__ for e in recorded] == ["HandoverCancelled", "ServiceLeft"]
+    assert recorded[0].handover_id == handover_id
+    assert case.state.pending_handover is None
+    assert holder(case) == (people.opener.user, people.opener.service)
