@@ -487,6 +487,9 @@ class Case(Aggregate):
         pending = self.state.pending_handover
         if pending is not None and pending.to_service == service_id:
             self._record(HandoverCancelled, actor, at, handover_id=pending.id)
+        coordinator = self.state.coordinator
+        if coordinator is not None and coordinator.service == service_id:
+            self._record(CoordinatorReleased, actor, at, coordinator_user=coordinator.user)
         self._record(ServiceLeft, actor, at, left_service=service_id)
 
     def _join_if_absent(

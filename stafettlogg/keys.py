@@ -38,6 +38,10 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+class KeyFileError(ValueError):
+    """The key file cannot be used; the message names the file, never a key."""
+
+
 @dataclass(frozen=True)
 class KeyFile:
     """The installation's secrets. Keep the file out of git and out of backups of the events."""
@@ -84,13 +88,21 @@ class KeyFile:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(payload)
                 return keys
-        data = json.loads(path.read_text())
-        return cls(
-            master_key=base64.b64decode(data["master_key"]),
-            store_cipher_key=base64.b64decode(data["store_cipher_key"]),
-            index_key=base64.b64decode(data["index_key"]),
-            token_secret=base64.b64decode(data["token_secret"]),
-        )
+        try:
+            data = json.loads(path.read_text())
+            keys = cls(
+                master_key=base64.b64decode(data["master_key"], validate=True),
+                store_cipher_key=base64.b64decode(data["store_cipher_key"], validate=True),
+                index_key=base64.b64decode(data["index_key"], validate=True),
+                token_secret=base64.b64decode(data["token_secret"], validate=True),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            msg = f"nøkkelfilen {path} er skadet eller har feil format ({type(exc).__name__})"
+            raise KeyFileError(msg) from None
+        if len(keys.master_key) != 32 or len(keys.store_cipher_key) != 32:
+            msg = f"nøkkelfilen {path} har nøkler med feil lengde"
+            raise KeyFileError(msg)
+        return keys
 
 
 class BlindIndex:
@@ -136,6 +148,7 @@ class ChildKeyStore:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
         with self._connect() as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS child_keys ("
@@ -149,6 +162,8 @@ class ChildKeyStore:
             if not self._uri:
                 db.execute("PRAGMA journal_mode=WAL")
             self._local.db = db
+            with self._lock:
+                self._connections.append(db)
         return db
 
     def _unwrap(self, child_id: UUID, wrapped: bytes) -> AESGCM:
@@ -188,10 +203,12 @@ class ChildKeyStore:
             self._cache.pop(child_id, None)
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
+        """Close the connections of every thread that used the store."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for db in connections:
             db.close()
-            self._local.db = None
+        self._local = threading.local()
 
 
 class Sealer:

@@ -838,3 +838,18 @@ def test_time_is_the_recorded_time_of_each_event(given, people):
 
     assert [e.timestamp for e in case.pending_events] == [then, then]
     assert case.modified_on == then
+
+
+def test_when_the_koordinators_service_leaves_the_koordinator_is_released(
+    case, given, people, services, recording, days
+):
+    given.consent(case, services.helsestasjon)
+    case.appoint_coordinator(
+        people.coordinator, user=people.nurse.user, service=services.helsestasjon, at=days(1)
+    )
+
+    with recording(case) as recorded:
+        case.remove_participant(people.nurse, service_id=services.helsestasjon.id, at=days(2))
+
+    assert [type(e).__name__ for e in recorded] == ["CoordinatorReleased", "ServiceLeft"]
+    assert case.state.coordinator is None

@@ -1,0 +1,326 @@
+"""The `stafettlogg` command: serve the API, load demo data, issue tokens.
+
+    stafettlogg serve [--host H] [--port P] [--demo [--seed N] [--children N]]
+    stafettlogg demo [--seed N] [--children N]
+    stafettlogg token --sub ID --name NAME --role ROLE [--role ...]
+                      [--service SID] --municipality NNNN [--municipality ...]
+
+Configuration comes from the `STAFETTLOGG_*` environment variables (see
+`stafettlogg/settings.py`). Errors are one line on stderr, never a traceback:
+exit status 2 for bad arguments, 1 for anything else that stops the command.
+`token` prints the token and nothing else on stdout, so that
+`TOKEN=$(stafettlogg token ...)` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NoReturn
+
+from stafettlogg.keys import KeyFileError
+from stafettlogg.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from stafettlogg.application import Stafettlogg
+
+# The application, the API and rich are imported inside the commands, so that
+# `token` and `--help` answer without loading the event store's dependencies.
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+DEFAULT_SEED = 1
+DEFAULT_CHILDREN = 400
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status `code`."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _error(message: str) -> None:
+    print(f"stafettlogg: {message}", file=sys.stderr)
+
+
+# --- token ------------------------------------------------------------------------
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from stafettlogg.keys import KeyFile
+    from stafettlogg.tokens import InvalidClaims, issue_token
+
+    keys = KeyFile.load_or_create(settings.key_file)
+    try:
+        token = issue_token(
+            settings,
+            keys,
+            sub=args.sub,
+            name=args.name,
+            roles=args.role,
+            service=args.service,
+            municipalities=args.municipality or [],
+            now=datetime.now(UTC),
+        )
+    except InvalidClaims as exc:
+        raise CommandError(f"token: {exc}", EXIT_USAGE) from None
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+# --- demo -------------------------------------------------------------------------
+
+
+def _demo_app(settings: Settings, seed: int) -> Stafettlogg:
+    from stafettlogg.application import Stafettlogg
+    from stafettlogg.demo import demo_id_factory
+
+    return Stafettlogg(settings, new_id=demo_id_factory(seed))
+
+
+def _load_with_progress(settings: Settings, seed: int, children: int) -> None:
+    """Load the demo with a progress bar on stderr, then print the summary on stdout."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from stafettlogg.demo import DemoError, load_demo
+
+    console = Console(stderr=True)
+    app = _demo_app(settings, seed)
+    try:
+        with Progress(
+            TextColumn("[bold]Demodata[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("barn"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=not console.is_terminal,
+        ) as progress:
+            task = progress.add_task("demo", total=children)
+            started = time.perf_counter()
+            summary = load_demo(
+                app,
+                seed=seed,
+                children=children,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+            elapsed = time.perf_counter() - started
+    except DemoError as exc:
+        raise CommandError(f"demo: {exc}") from None
+    finally:
+        app.close()
+    _print_summary(summary.as_dict(), elapsed, settings)
+
+
+def _print_summary(summary: dict, elapsed: float, settings: Settings) -> None:
+    levels = summary["cases_per_level"]
+    open_levels = summary["open_per_level"]
+    lines = [
+        f"Demodata lastet på {elapsed:.1f} s inn i {settings.data_dir} (seed {summary['seed']}).",
+        (
+            f"  kommuner: {summary['municipalities']}, tjenester: {summary['services']} "
+            f"({summary['inter_municipal_services']} interkommunale)"
+        ),
+        (
+            f"  barn: {summary['children']}, saker: {summary['cases']} "
+            f"(åpne {summary['open']}, avsluttet {summary['closed']}), hendelser: {summary['events']}"
+        ),
+        "  saker per nivå: "
+        + ", ".join(f"{lv}: {levels[lv]} (åpne {open_levels[lv]})" for lv in sorted(levels)),
+        "  avsluttet etter årsak: "
+        + ", ".join(f"{k} {v}" for k, v in summary["closed_by_reason"].items()),
+        (
+            f"  overføringer: {summary['handovers_requested']} bedt om, "
+            f"{summary['handovers_accepted']} godtatt "
+            f"({summary['barnehage_to_skole_accepted']} barnehage–skole), "
+            f"{summary['handovers_declined']} avslått, {summary['handovers_cancelled']} trukket"
+        ),
+        (
+            f"  samtykker: {summary['consents_given']} gitt "
+            f"({summary['consents_by_child']} av barnet), "
+            f"{summary['consents_withdrawn']} trukket, {summary['consents_expired']} utløpt"
+        ),
+        (
+            f"  tjenester inn/ut: {summary['services_joined']}/{summary['services_left']}, "
+            f"møter: {summary['meetings']}"
+        ),
+        (
+            f"  tiltak: {summary['actions']}, evalueringer: {summary['evaluations']} "
+            f"({summary['evaluations_late']} etter fristen)"
+        ),
+        (
+            f"  ansvarsgrupper: {summary['responsibility_groups']}, "
+            f"koordinatorer: {summary['coordinators_appointed']}, "
+            f"individuelle planer: {summary['individual_plans']}, "
+            f"tilfredshetssvar: {summary['satisfaction_answers']}"
+        ),
+    ]
+    print("\n".join(lines))
+
+
+def _store_is_empty(settings: Settings) -> bool:
+    from stafettlogg.application import Stafettlogg
+    from stafettlogg.demo import store_is_empty
+
+    app = Stafettlogg(settings)
+    try:
+        return store_is_empty(app)
+    finally:
+        app.close()
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    if not _store_is_empty(settings):
+        raise CommandError(
+            f"lageret i {settings.data_dir} har allerede data; demodata lastes bare inn i et "
+            f"tomt lager. Sett STAFETTLOGG_DATA_DIR til en ny mappe eller slett "
+            f"{settings.data_dir} (the store already holds data: point STAFETTLOGG_DATA_DIR "
+            f"elsewhere or delete it)"
+        )
+    _load_with_progress(settings, args.seed, args.children)
+    return 0
+
+
+# --- serve ------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from stafettlogg.api import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    # Opening the store here turns a bad data dir into one line instead of a
+    # traceback from the server's startup.
+    empty = _store_is_empty(settings)
+    if args.demo:
+        if empty:
+            _error(f"lagrer demodata (seed {args.seed}, {args.children} barn) før oppstart")
+            _load_with_progress(settings, args.seed, args.children)
+        else:
+            _error(f"lageret i {settings.data_dir} har allerede data; laster ikke demodata")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+# --- parsing ----------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        _error(message)
+        sys.exit(EXIT_USAGE)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ikke et heltall: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("må være minst 1")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError("en port er 1-65535")
+    return value
+
+
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"same seed, same data (default {DEFAULT_SEED})",
+    )
+    parser.add_argument(
+        "--children",
+        type=_positive,
+        default=DEFAULT_CHILDREN,
+        help=f"number of children (default {DEFAULT_CHILDREN})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="stafettlogg",
+        description="Digital stafettlogg for BTI (Bedre tverrfaglig innsats).",
+        epilog="Configuration: STAFETTLOGG_* environment variables (data in ./var by default).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    serve = commands.add_parser("serve", help="run the HTTP API (uvicorn)")
+    serve.add_argument(
+        "--host", help="address to listen on (default STAFETTLOGG_HOST or 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=_port, help="port (default STAFETTLOGG_PORT or 8000)")
+    serve.add_argument(
+        "--demo", action="store_true", help="load demo data first if the store is empty"
+    )
+    _demo_options(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = commands.add_parser("demo", help="load synthetic demo data into an empty store")
+    _demo_options(demo)
+    demo.set_defaults(handler=cmd_demo)
+
+    token = commands.add_parser(
+        "token", help="print a signed API token (JWT) for the running configuration"
+    )
+    token.add_argument("--sub", required=True, help="user id")
+    token.add_argument("--name", required=True, help="the user's name")
+    token.add_argument(
+        "--role",
+        required=True,
+        action="append",
+        choices=("worker", "coordinator", "evaluator", "admin"),
+        help="role; repeat for several",
+    )
+    token.add_argument("--service", help="the user's service id (workers and coordinators)")
+    token.add_argument(
+        "--municipality",
+        action="append",
+        metavar="NNNN",
+        help="kommunenummer the user acts for; repeat for several",
+    )
+    token.set_defaults(handler=cmd_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        settings.sqlite_path  # noqa: B018 - validate STAFETTLOGG_DATABASE_URL early
+        return args.handler(args, settings)
+    except SettingsError as exc:
+        _error(f"ugyldig innstilling: {exc}")
+        return EXIT_ERROR
+    except KeyFileError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+    except CommandError as exc:
+        _error(str(exc))
+        return exc.code
+    except KeyboardInterrupt:
+        _error("avbrutt")
+        return 130
+    except OSError as exc:
+        _error(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
