@@ -219,6 +219,11 @@ class Case(Aggregate):
     def participating_services(self) -> list[str]:
         return list(self.state.participants)
 
+    def is_taking_part(self, service_id: str | None, on: date) -> bool:
+        """Taking part on a day: joined, and still covered (a lapsed consent counts
+        at once, even before its expiry is recorded)."""
+        return service_id in self.state.participants and self.has_access(service_id, on)
+
     def has_access(self, service_id: str | None, on: date) -> bool:
         """May this service see the case? Opening service, holder, or covered by consent."""
         if service_id is None:

@@ -96,6 +96,13 @@ class NotParticipant(DomainError):
     default_message = "Tjenesten din er ikke med i saken."
 
 
+class Forbidden(DomainError):
+    """The role may not use this at all (an evaluator on a case, an admin reading content)."""
+
+    code = "forbidden"
+    default_message = "Rollen din gir ikke tilgang til saker."
+
+
 class NotAuthorised(DomainError):
     code = "not-authorised"
     default_message = "Rollen din gir ikke lov til dette."

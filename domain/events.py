@@ -208,3 +208,19 @@ class ServiceRegistered(DomainEvent, frozen=True, kw_only=True):
     municipalities: tuple[str, ...]
     inter_municipal: bool
     registered_by: str
+
+
+# --- the access log of a case -----------------------------------------------------
+
+
+class AccessLogStarted(DomainEvent, frozen=True, kw_only=True):
+    case_id: UUID
+
+
+class AccessRecorded(DomainEvent, frozen=True, kw_only=True):
+    """One read or write of a case: who, in which role, for which service, what."""
+
+    user: str
+    role: str
+    service: str | None
+    action: str

@@ -10,8 +10,8 @@ ever stored. Time comes from `clock` unless the caller passes `at`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
-from typing import Any, ClassVar, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar, NamedTuple, TypedDict, TypeVar, Unpack
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -19,6 +19,8 @@ from eventsourcing.persistence import IntegrityError, Mapper
 from eventsourcing.utils import Environment
 
 from domain import errors
+from domain.access import may_do_case_work, may_see_case, may_see_content
+from domain.access_log import AccessLog, access_log_id
 from domain.aggregate import Aggregate
 from domain.case import Case
 from domain.child import Child
@@ -26,6 +28,7 @@ from domain.national_id import InvalidNationalId, normalise_national_id
 from domain.services import DIRECTORY_ID, ServiceDirectory, ServiceInfo
 from domain.values import Actor, age_band, age_on
 from projections.case_log import LogItem, case_log
+from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
 from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, KeyShredded, Sealer
 from stafettlogg.mapper import MsgspecMapper, topic_of
 from stafettlogg.settings import Settings
@@ -34,6 +37,39 @@ A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
 SHREDDED = "[slettet]"
+# A command that lost a race is run again on the new state this many times in all.
+ATTEMPTS = 8
+# The inbox shows consents that end within this many days.
+CONSENT_WARNING_DAYS = 14
+
+
+class VersionMismatch(errors.DomainError):
+    """`If-Match` named a version of the case that is no longer the current one."""
+
+    code = "version-mismatch"
+    default_message = "Saken er endret siden du leste den. Les saken på nytt og prøv igjen."
+
+
+class IdempotencyKeyReused(errors.DomainError):
+    code = "idempotency-key-reused"
+    default_message = "Idempotency-Key er allerede brukt for en annen forespørsel."
+
+
+class Outcome(NamedTuple):
+    """What a command did: the case right after it, and what it made (an id), if anything.
+
+    `replayed` is true when the answer is the remembered one of an earlier request
+    with the same Idempotency-Key: then nothing new was recorded."""
+
+    case: Case
+    result: Any = None
+    replayed: bool = False
+
+
+class CommandOptions(TypedDict, total=False):
+    at: datetime | None
+    expected_version: int | None
+    idempotency: Idempotency | None
 
 
 def utc_now() -> datetime:
@@ -119,34 +155,109 @@ class Stafettlogg(Application[UUID]):
         except AggregateNotFoundError:
             raise errors.NotFound("Saken finnes ikke.") from None
 
+    def case_at(self, case_id: UUID, version: int) -> Case:
+        """The case as it was right after a given version."""
+        return self.repository.get(case_id, version=version, projector_func=Case.project)
+
     def _now(self, at: datetime | None) -> datetime:
         return at if at is not None else self.clock()
+
+    @staticmethod
+    def _require_case_work(actor: Actor) -> None:
+        if not may_do_case_work(actor):
+            raise errors.Forbidden()
+
+    def _visible_case(self, actor: Actor, case_id: UUID, on: date) -> Case:
+        """The case, if the actor may see it; otherwise it does not exist for them."""
+        self._require_case_work(actor)
+        case = self.get_case(case_id)
+        if not may_see_case(case, actor, on):
+            raise errors.NotFound("Saken finnes ikke.")
+        return case
+
+    def _access_log(self, case_id: UUID, at: datetime) -> AccessLog:
+        try:
+            return self._load(AccessLog, access_log_id(case_id))
+        except AggregateNotFoundError:
+            return AccessLog.start(case_id, at)
+
+    def _log_read(self, actor: Actor, case_id: UUID, action: str, at: datetime) -> None:
+        """Record a read in the case's access log; a read that cannot be logged fails."""
+        for _ in range(ATTEMPTS):
+            log = self._access_log(case_id, at)
+            log.record(actor, action, at)
+            try:
+                self._save(log)
+            except errors.ConcurrentModification:
+                continue
+            return
+        raise errors.ConcurrentModification()
+
+    def _replay(self, actor: Actor, idempotency: Idempotency | None) -> IdempotencyRecord | None:
+        if idempotency is None:
+            return None
+        try:
+            record = self._load(IdempotencyRecord, record_id(actor.user, idempotency.key))
+        except AggregateNotFoundError:
+            return None
+        if record.state.fingerprint != idempotency.fingerprint:
+            raise IdempotencyKeyReused()
+        return record
 
     def _change_case(
         self,
         actor: Actor,
         case_id: UUID,
-        command: Callable[[Case, datetime], T],
+        action: str,
+        command: Callable[[Case, datetime], Any],
         *,
-        at: datetime | None,
-        expected_version: int | None,
-    ) -> tuple[Case, T]:
-        """Load, bring consents up to date, run one domain command, save all or nothing."""
+        at: datetime | None = None,
+        expected_version: int | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> Outcome:
+        """Run one domain command on a case and save all it records, or nothing.
+
+        The command's events, a line in the case's access log, the child's events when
+        the case closes and the idempotency record are saved in one transaction. If
+        another writer got there first, the command runs again on the new state (its
+        rules are checked again); with `expected_version` (If-Match) a changed case is
+        refused instead.
+        """
+        record = self._replay(actor, idempotency)
+        if record is not None:
+            replayed = self.case_at(case_id, record.state.version)
+            return Outcome(replayed, _parse_result(record.state.result), replayed=True)
         now = self._now(at)
-        case = self.get_case(case_id)
-        if expected_version is not None and case.version != expected_version:
-            raise errors.ConcurrentModification(
-                "Saken er endret siden du leste den. Les saken på nytt og prøv igjen."
-            )
-        case.expire_consents(now)
-        result = command(case, now)
-        if case.is_open:
-            self._save(case)
-        else:
-            child = self._load(Child, case.state.child_id)
-            child.end_case(case.id, now)
-            self._save(case, child)
-        return case, result
+        for _ in range(ATTEMPTS):
+            case = self._visible_case(actor, case_id, now.date())
+            if expected_version is not None and case.version != expected_version:
+                raise VersionMismatch()
+            case.expire_consents(now)
+            result = command(case, now)
+            log = self._access_log(case_id, now)
+            log.record(actor, action, now)
+            changed: list[Aggregate] = [case, log]
+            if not case.is_open:
+                child = self._load(Child, case.state.child_id)
+                child.end_case(case.id, now)
+                changed.append(child)
+            if idempotency is not None:
+                changed.append(
+                    IdempotencyRecord.create(
+                        actor.user, idempotency, target=str(case.id), version=case.version,
+                        result=None if result is None else str(result), at=now,
+                    )
+                )
+            try:
+                self._save(*changed)
+            except errors.ConcurrentModification:
+                record = self._replay(actor, idempotency)
+                if record is not None:  # the same request, sent twice at once, won
+                    replayed = self.case_at(case_id, record.state.version)
+                    return Outcome(replayed, _parse_result(record.state.result), replayed=True)
+                continue
+            return Outcome(case, result)
+        raise errors.ConcurrentModification()
 
     # Services -------------------------------------------------------------------------
 
@@ -165,18 +276,39 @@ class Stafettlogg(Application[UUID]):
         sector: str,
         municipalities: list[str],
         at: datetime | None = None,
+        idempotency: Idempotency | None = None,
     ) -> ServiceInfo:
-        directory = self._directory()
-        info = directory.register(
-            actor,
-            service_id=service_id,
-            name=name,
-            sector=sector,
-            municipalities=municipalities,
-            at=self._now(at),
-        )
-        self._save(directory)
-        return info
+        record = self._replay(actor, idempotency)
+        if record is not None:
+            return self.service(record.state.target)
+        now = self._now(at)
+        for _ in range(ATTEMPTS):
+            directory = self._directory()
+            info = directory.register(
+                actor,
+                service_id=service_id,
+                name=name,
+                sector=sector,
+                municipalities=municipalities,
+                at=now,
+            )
+            changed: list[Aggregate] = [directory]
+            if idempotency is not None:
+                changed.append(
+                    IdempotencyRecord.create(
+                        actor.user, idempotency, target=info.id, version=directory.version,
+                        result=None, at=now,
+                    )
+                )
+            try:
+                self._save(*changed)
+            except errors.ConcurrentModification:
+                record = self._replay(actor, idempotency)
+                if record is not None:
+                    return self.service(record.state.target)
+                continue
+            return info
+        raise errors.ConcurrentModification()
 
     def list_services(self) -> list[ServiceInfo]:
         return self._directory().all()
@@ -184,9 +316,16 @@ class Stafettlogg(Application[UUID]):
     def service(self, service_id: str) -> ServiceInfo:
         return self._directory().get(service_id)
 
-    def _services(self, ids: list[str]) -> list[ServiceInfo]:
+    def _service(self, service_id: str, field: str) -> ServiceInfo:
+        return self._services([service_id], field)[0]
+
+    def _services(self, ids: list[str], field: str) -> list[ServiceInfo]:
+        """Services named in a request; an unknown id is bad input in that field."""
         directory = self._directory()
-        return [directory.get(i) for i in ids]
+        try:
+            return [directory.get(i) for i in ids]
+        except errors.UnknownService:
+            raise errors.InvalidValue(field, "Tjenesten er ikke registrert.") from None
 
     # Opening a case -------------------------------------------------------------------
 
@@ -200,8 +339,13 @@ class Stafettlogg(Application[UUID]):
         national_id: str | None = None,
         municipality: str | None = None,
         at: datetime | None = None,
+        idempotency: Idempotency | None = None,
     ) -> Case:
         """Open a case at level 0; the caller becomes holder. One open case per child."""
+        self._require_case_work(actor)
+        record = self._replay(actor, idempotency)
+        if record is not None:
+            return self.case_at(UUID(record.state.target), record.state.version)
         now = self._now(at)
         if not child_name.strip():
             raise errors.InvalidValue("child.name", "Barnets navn må fylles ut.")
@@ -217,7 +361,7 @@ class Stafettlogg(Application[UUID]):
                 raise errors.InvalidValue("child.national_id", str(exc)) from None
         if actor.service is None:
             raise errors.NotParticipant("Du må handle for en tjeneste for å opprette en sak.")
-        service = self.service(actor.service)
+        service = self._service(actor.service, "service")
         if municipality is None:
             if len(service.municipalities) != 1:
                 raise errors.InvalidValue(
@@ -230,7 +374,7 @@ class Stafettlogg(Application[UUID]):
         ) or self.new_id()
         case_id = self.new_id()
         seal = self.sealer.seal
-        for attempt in range(3):
+        for _ in range(ATTEMPTS):
             try:
                 child = self._load(Child, child_id)
             except AggregateNotFoundError:
@@ -249,16 +393,27 @@ class Stafettlogg(Application[UUID]):
                 concern=seal(child_id, concern),
                 at=now,
             )
+            log = AccessLog.start(case_id, now)
+            log.record(actor, "open-case", now)
+            changed: list[Aggregate] = [case, child, log]
+            if idempotency is not None:
+                changed.append(
+                    IdempotencyRecord.create(
+                        actor.user, idempotency, target=str(case_id), version=case.version,
+                        result=None, at=now,
+                    )
+                )
             try:
-                self._save(case, child)
+                self._save(*changed)
             except errors.ConcurrentModification:
-                # Someone registered the same child at the same moment: look again,
-                # and the child's own rule decides (one open case per child).
-                if attempt == 2:
-                    raise
+                # Someone registered the same child (or sent the same request) at the
+                # same moment: look again, and the rules decide.
+                record = self._replay(actor, idempotency)
+                if record is not None:
+                    return self.case_at(UUID(record.state.target), record.state.version)
                 continue
             return case
-        raise errors.ConcurrentModification()  # pragma: no cover - loop always returns
+        raise errors.ConcurrentModification()
 
     # Case commands --------------------------------------------------------------------
 
@@ -279,47 +434,46 @@ class Stafettlogg(Application[UUID]):
 
     def record_level0_step(
         self, actor: Actor, case_id: UUID, *, step: str, text: str,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "level0-step",
             lambda c, now: c.record_level0_step(
                 actor, step=step, text=self._seal(c, text, "text"), at=now
             ),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def change_level(
         self, actor: Actor, case_id: UUID, *, level: int, reason: str,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "change-level",
             lambda c, now: c.change_level(
                 actor, level=level, reason=self._seal(c, reason, "reason"), at=now
             ),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def add_entry(
         self, actor: Actor, case_id: UUID, *, kind: str, text: str,
-        corrects: UUID | None = None, at: datetime | None = None,
-        expected_version: int | None = None,
-    ) -> UUID:
+        corrects: UUID | None = None, **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "add-entry",
             lambda c, now: c.add_entry(
                 actor, kind=kind, text=self._seal(c, text, "text"), corrects=corrects, at=now
             ),
-            at=at, expected_version=expected_version,
-        )[1]
+            **options,
+        )
 
     def register_consent(
         self, actor: Actor, case_id: UUID, *, given_by: str, services: list[str],
         purpose: str, valid_until: date, form: str, child_view: str | None = None,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> UUID:
-        infos = self._services(services)
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        infos = self._services(services, "services")
 
         def command(c: Case, now: datetime) -> UUID:
             return c.register_consent(
@@ -335,212 +489,206 @@ class Stafettlogg(Application[UUID]):
                 at=now,
             )
 
-        return self._change_case(
-            actor, case_id, command, at=at, expected_version=expected_version
-        )[1]
+        return self._change_case(actor, case_id, "register-consent", command, **options)
 
     def withdraw_consent(
         self, actor: Actor, case_id: UUID, consent_id: UUID, *, reason: str | None = None,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "withdraw-consent",
             lambda c, now: c.withdraw_consent(
                 actor, consent_id=consent_id,
                 reason=self._seal(c, reason, "reason", required=False), at=now,
             ),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def add_participant(
         self, actor: Actor, case_id: UUID, *, service: str, user: str | None = None,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
-        info = self.service(service)
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        info = self._service(service, "service")
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "add-participant",
             lambda c, now: c.add_participant(actor, service=info, contact_user=user, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def remove_participant(
-        self, actor: Actor, case_id: UUID, *, service: str,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        self, actor: Actor, case_id: UUID, *, service: str, **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "remove-participant",
             lambda c, now: c.remove_participant(actor, service_id=service, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def request_handover(
         self, actor: Actor, case_id: UUID, *, to_user: str, to_service: str,
-        note: str | None = None, at: datetime | None = None,
-        expected_version: int | None = None,
-    ) -> UUID:
-        info = self.service(to_service)
+        note: str | None = None, **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        info = self._service(to_service, "to_service")
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "request-handover",
             lambda c, now: c.request_handover(
                 actor, to_user=to_user, to_service=info,
                 note=self._seal(c, note, "note", required=False), at=now,
             ),
-            at=at, expected_version=expected_version,
-        )[1]
+            **options,
+        )
 
     def accept_handover(
-        self, actor: Actor, case_id: UUID, handover_id: UUID, *,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        self, actor: Actor, case_id: UUID, handover_id: UUID, **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "accept-handover",
             lambda c, now: c.accept_handover(actor, handover_id=handover_id, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def decline_handover(
         self, actor: Actor, case_id: UUID, handover_id: UUID, *, reason: str | None = None,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "decline-handover",
             lambda c, now: c.decline_handover(
                 actor, handover_id=handover_id,
                 reason=self._seal(c, reason, "reason", required=False), at=now,
             ),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def cancel_handover(
-        self, actor: Actor, case_id: UUID, handover_id: UUID, *,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        self, actor: Actor, case_id: UUID, handover_id: UUID, **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "cancel-handover",
             lambda c, now: c.cancel_handover(actor, handover_id=handover_id, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def appoint_coordinator(
         self, actor: Actor, case_id: UUID, *, user: str, service: str,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
-        info = self.service(service)
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        info = self._service(service, "service")
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "appoint-coordinator",
             lambda c, now: c.appoint_coordinator(actor, user=user, service=info, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def release_coordinator(
-        self, actor: Actor, case_id: UUID, *,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        self, actor: Actor, case_id: UUID, **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id, lambda c, now: c.release_coordinator(actor, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            actor, case_id, "release-coordinator",
+            lambda c, now: c.release_coordinator(actor, at=now),
+            **options,
+        )
 
     def establish_responsibility_group(
         self, actor: Actor, case_id: UUID, *, services: list[str],
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
-        infos = self._services(services)
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        infos = self._services(services, "services")
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "establish-responsibility-group",
             lambda c, now: c.establish_responsibility_group(actor, services=infos, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def dissolve_responsibility_group(
-        self, actor: Actor, case_id: UUID, *,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        self, actor: Actor, case_id: UUID, **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id, lambda c, now: c.dissolve_responsibility_group(actor, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            actor, case_id, "dissolve-responsibility-group",
+            lambda c, now: c.dissolve_responsibility_group(actor, at=now),
+            **options,
+        )
 
     def start_individual_plan(
-        self, actor: Actor, case_id: UUID, *,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        self, actor: Actor, case_id: UUID, **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id, lambda c, now: c.start_individual_plan(actor, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            actor, case_id, "start-individual-plan",
+            lambda c, now: c.start_individual_plan(actor, at=now),
+            **options,
+        )
 
     def end_individual_plan(
-        self, actor: Actor, case_id: UUID, *,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        self, actor: Actor, case_id: UUID, **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id, lambda c, now: c.end_individual_plan(actor, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            actor, case_id, "end-individual-plan",
+            lambda c, now: c.end_individual_plan(actor, at=now),
+            **options,
+        )
 
     def hold_meeting(
         self, actor: Actor, case_id: UUID, *, held_on: date, services: list[str],
-        minutes: str, at: datetime | None = None, expected_version: int | None = None,
-    ) -> UUID:
-        infos = self._services(services)
+        minutes: str, **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        infos = self._services(services, "services")
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "hold-meeting",
             lambda c, now: c.hold_meeting(
                 actor, held_on=held_on, services=infos,
                 minutes=self._seal(c, minutes, "minutes"), at=now,
             ),
-            at=at, expected_version=expected_version,
-        )[1]
+            **options,
+        )
 
     def agree_action(
         self, actor: Actor, case_id: UUID, *, description: str, responsible_service: str,
-        evaluate_by: date, at: datetime | None = None, expected_version: int | None = None,
-    ) -> UUID:
-        info = self.service(responsible_service)
+        evaluate_by: date, **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        info = self._service(responsible_service, "responsible_service")
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "agree-action",
             lambda c, now: c.agree_action(
                 actor, description=self._seal(c, description, "description"),
                 responsible_service=info, evaluate_by=evaluate_by, at=now,
             ),
-            at=at, expected_version=expected_version,
-        )[1]
+            **options,
+        )
 
     def evaluate_action(
         self, actor: Actor, case_id: UUID, action_id: UUID, *, outcome: str, text: str,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "evaluate-action",
             lambda c, now: c.evaluate_action(
                 actor, action_id=action_id, outcome=outcome,
                 text=self._seal(c, text, "text"), at=now,
             ),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def record_satisfaction(
         self, actor: Actor, case_id: UUID, *, respondent: str, score: int,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "record-satisfaction",
             lambda c, now: c.record_satisfaction(actor, respondent=respondent, score=score, at=now),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def close_case(
         self, actor: Actor, case_id: UUID, *, reason: str, note: str | None = None,
-        at: datetime | None = None, expected_version: int | None = None,
-    ) -> Case:
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
         return self._change_case(
-            actor, case_id,
+            actor, case_id, "close-case",
             lambda c, now: c.close(
                 actor, reason=reason, note=self._seal(c, note, "note", required=False), at=now
             ),
-            at=at, expected_version=expected_version,
-        )[0]
+            **options,
+        )
 
     def expire_consents(self, case_id: UUID, *, at: datetime | None = None) -> list[UUID]:
         """Record consents whose period has ended (also done before every command)."""
@@ -553,17 +701,124 @@ class Stafettlogg(Application[UUID]):
 
     # Queries --------------------------------------------------------------------------
 
-    def case_ids(self) -> Iterator[UUID]:
+    def case_ids(self, after: int = 0) -> Iterator[UUID]:
         """Every case, oldest first (read from the notification log)."""
-        start = 1
+        for _, case_id in self._case_positions(after):
+            yield case_id
+
+    def _case_positions(self, after: int) -> Iterator[tuple[int, UUID]]:
         topic = topic_of(Case.created_by)
+        start = after + 1
         while True:
             batch = self.recorder.select_notifications(start, 500, topics=[topic])
             if not batch:
                 return
             for notification in batch:
-                yield UUID(str(notification.originator_id))
+                yield notification.id, UUID(str(notification.originator_id))
             start = batch[-1].id + 1
+
+    def list_cases(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        level: int | None = None,
+        holder_me: bool = False,
+        limit: int = 50,
+        after: int = 0,
+    ) -> tuple[list[Case], int | None]:
+        """The cases the actor may see, oldest first, a page at a time.
+
+        Returns the page and the position to continue after (None on the last page).
+        A listing shows no personal data, so it is not an access to a case's content.
+        """
+        self._require_case_work(actor)
+        today = self.clock().date()
+        page: list[Case] = []
+        last = after
+        for position, case_id in self._case_positions(after):
+            case = self.get_case(case_id)
+            if not may_see_case(case, actor, today):
+                continue
+            if status is not None and case.state.status != status:
+                continue
+            if level is not None and case.state.level != level:
+                continue
+            if holder_me and (case.state.holder_user, case.state.holder_service) != (
+                actor.user, actor.service,
+            ):
+                continue
+            if len(page) == limit:
+                return page, last
+            page.append(case)
+            last = position
+        return page, None
+
+    def read_case(self, actor: Actor, case_id: UUID, *, action: str = "read-case") -> Case:
+        """A case as its reader may see it; the read is recorded in its access log."""
+        now = self.clock()
+        case = self._visible_case(actor, case_id, now.date())
+        self._log_read(actor, case_id, action, now)
+        return case
+
+    def may_see_content(self, actor: Actor, case: Case) -> bool:
+        return may_see_content(case, actor, self.clock().date())
+
+    def read_log(self, actor: Actor, case_id: UUID) -> list[dict[str, Any]]:
+        """The case log, for the services taking part; recorded in the access log."""
+        now = self.clock()
+        case = self._visible_case(actor, case_id, now.date())
+        if not may_see_content(case, actor, now.date()):
+            raise errors.Forbidden("Bare tjenester som er med i saken, kan lese loggen.")
+        self._log_read(actor, case_id, "read-log", now)
+        return self.case_log(case_id)
+
+    def read_access_log(self, actor: Actor, case_id: UUID) -> list[dict[str, Any]]:
+        """Who read or changed the case; reading it is itself recorded."""
+        now = self.clock()
+        self._visible_case(actor, case_id, now.date())
+        self._log_read(actor, case_id, "read-access-log", now)
+        return [
+            {
+                "at": event.timestamp,
+                "user": event.user,
+                "role": event.role,
+                "service": event.service,
+                "action": event.action,
+            }
+            for event in self.events.get(access_log_id(case_id))
+            if type(event).__name__ == "AccessRecorded"
+        ]
+
+    def inbox(self, actor: Actor) -> dict[str, list[dict[str, Any]]]:
+        """What waits for the caller: handovers to them, overdue actions, ending consents."""
+        self._require_case_work(actor)
+        today = self.clock().date()
+        soon = today + timedelta(days=CONSENT_WARNING_DAYS)
+        handovers: list[dict[str, Any]] = []
+        actions: list[dict[str, Any]] = []
+        consents: list[dict[str, Any]] = []
+        for case_id in self.case_ids():
+            case = self.get_case(case_id)
+            state = case.state
+            if not case.is_open or state.municipality not in actor.municipalities:
+                continue
+            pending = state.pending_handover
+            if pending is not None and (pending.to_user, pending.to_service) == (
+                actor.user, actor.service,
+            ):
+                handovers.append({"case": case.id, "handover": pending})
+            if not may_see_content(case, actor, today):
+                continue
+            for item in state.actions.values():
+                if item.status == "open" and item.evaluate_by < today and (
+                    item.responsible_service == actor.service
+                ):
+                    actions.append({"case": case.id, "action": item})
+            for consent in state.consents.values():
+                if case.consent_status(consent, today) == "active" and consent.valid_until <= soon:
+                    consents.append({"case": case.id, "consent": consent})
+        return {"handovers": handovers, "actions_due": actions, "consents_expiring": consents}
 
     def open_case_for_child(self, child_id: UUID) -> UUID | None:
         try:
@@ -610,3 +865,12 @@ class Stafettlogg(Application[UUID]):
     def forget_child(self, case_id: UUID) -> None:
         """Delete the child's data key: every sealed field of the child becomes unreadable."""
         self.key_store.shred(self.get_case(case_id).state.child_id)
+
+
+def _parse_result(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return UUID(raw)
+    except ValueError:
+        return raw

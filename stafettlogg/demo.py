@@ -953,7 +953,7 @@ class _CaseRun:
             form=self.rng.choices(("written", "oral"), (7, 3))[0],
             child_view=view,
             at=self.t,
-        )
+        ).result
 
     def ensure(
         self, services: Iterable[str], *, join: bool = True, purpose: str | None = None
@@ -1000,7 +1000,7 @@ class _CaseRun:
                         service=service_id,
                         user=self.contact(service_id).user,
                         at=self.t,
-                    )
+                    ).case
 
     def meeting(self, services: list[str], minutes: list[str]) -> None:
         self.ensure(services)
@@ -1027,7 +1027,7 @@ class _CaseRun:
             responsible_service=responsible,
             evaluate_by=evaluate_by,
             at=self.t,
-        )
+        ).result
         return action_id, evaluate_by
 
     def evaluate(self, action_id: UUID, evaluate_by: date, responsible: str, final: bool) -> None:
@@ -1069,7 +1069,7 @@ class _CaseRun:
             to_service=to.service or "",
             note=note,
             at=self.t,
-        )
+        ).result
         self.advance(1, 14)
         if outcome == "declined":
             self.app.decline_handover(

@@ -36,7 +36,7 @@ def open_story(app: Stafettlogg) -> Case:
         KARI, case.id, given_by="guardian", services=["hauge-skole", "ppt-lister"],
         purpose="Overgang barnehage-skole", valid_until=date(2027, 6, 30), form="written",
     )
-    handover = app.request_handover(KARI, case.id, to_user="per", to_service="hauge-skole")
+    handover = app.request_handover(KARI, case.id, to_user="per", to_service="hauge-skole").result
     app.accept_handover(PER, case.id, handover)
     return app.get_case(case.id)
 

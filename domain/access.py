@@ -1,0 +1,58 @@
+"""Who may see what: the access rules of the brief and the contract, in one place.
+
+* Case work is for workers and coordinators. Evaluators see statistics only, never a
+  case; admins manage services and keys and never read case content.
+* A case is visible to the services taking part (which includes the holder's) and
+  to coordinators of its municipality. No case crosses municipalities except through
+  a service that serves both: the user must act for the case's municipality.
+* Personal data and free text (the child, the log) are for the services taking part,
+  and for the named recipient of a pending handover, whose service the consent
+  covers: they must be able to read the case to decide whether to take the baton.
+  A coordinator who is not taking part sees the case's metadata only.
+* A service whose consent has lapsed stops taking part that very day, whether or not
+  the expiry has been recorded yet.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.case import Case
+from domain.values import Actor
+
+CASE_WORK_ROLES = frozenset({"worker", "coordinator"})
+
+
+def may_do_case_work(actor: Actor) -> bool:
+    return bool(actor.roles & CASE_WORK_ROLES)
+
+
+def may_manage_services(actor: Actor) -> bool:
+    return "admin" in actor.roles
+
+
+def may_see_case(case: Case, actor: Actor, on: date) -> bool:
+    """Visible to the services taking part and to coordinators of the municipality."""
+    if not may_do_case_work(actor) or case.state.municipality not in actor.municipalities:
+        return False
+    return actor.is_coordinator or _reads_as_participant(case, actor, on)
+
+
+def may_see_content(case: Case, actor: Actor, on: date) -> bool:
+    """The child's personal data and the free text of the log: services taking part."""
+    return (
+        may_do_case_work(actor)
+        and case.state.municipality in actor.municipalities
+        and _reads_as_participant(case, actor, on)
+    )
+
+
+def _reads_as_participant(case: Case, actor: Actor, on: date) -> bool:
+    if case.is_taking_part(actor.service, on):
+        return True
+    pending = case.state.pending_handover
+    return (
+        pending is not None
+        and (pending.to_user, pending.to_service) == (actor.user, actor.service)
+        and case.has_access(actor.service, on)
+    )
