@@ -1,13 +1,13 @@
-"""The HTTP API (Litestar 2). For now: liveness, readiness and the OpenAPI schema.
+"""The HTTP API (Litestar 2), as `../shared/docs/api-contract.md` describes it.
 
 `create_app()` builds the ASGI app. The event-sourced application is made when the
 server starts (off the event loop: opening SQLite and the key file is blocking I/O)
-and closed when it stops; handlers find it in `app.state.stafettlogg`. An
-application passed in by the caller (tests, `serve --demo`) is used as given and
-left open: whoever made it closes it.
+and closed when it stops; handlers receive it as the `app` dependency and the
+caller as `actor`. An application passed in by the caller (tests) is used as given
+and left open: whoever made it closes it.
 
-Errors are RFC 9457 problem details (`application/problem+json`); no answer ever
-carries a traceback.
+Under `/api` every request is rate limited per client and must carry a valid bearer
+token. Errors are RFC 9457 problem details; no answer ever carries a traceback.
 """
 
 from __future__ import annotations
@@ -15,74 +15,57 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from anyio import to_thread
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Response, get
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from stafettlogg.application import Stafettlogg
 from stafettlogg.settings import Settings
+from stafettlogg.web.auth import STATE_KEY, BearerTokenAuth, provide_actor
+from stafettlogg.web.cases import CaseController, inbox
+from stafettlogg.web.problems import EXCEPTION_HANDLERS, documented, problem
+from stafettlogg.web.schemas import Health, Problem
+from stafettlogg.web.services import ServiceController
 
 log = logging.getLogger("stafettlogg.api")
 
-PROBLEM_JSON = "application/problem+json"
-STATE_KEY = "stafettlogg"
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
-    """An RFC 9457 problem-details answer."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
-
-
-def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    title = {
-        400: "Ugyldig forespørsel",
-        401: "Ikke autentisert",
-        403: "Ingen tilgang",
-        404: "Finnes ikke",
-        405: "Metoden er ikke tillatt",
-        429: "For mange forespørsler",
-    }.get(exc.status_code, "Feil")
-    return problem(exc.status_code, title, exc.detail or title)
-
-
-def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    # The traceback goes to the server log, never to the client.
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(
-        HTTP_500_INTERNAL_SERVER_ERROR,
-        "Intern feil",
-        "Noe gikk galt på tjeneren. Feilen er logget.",
-    )
+OPEN_PATHS = ["^/health", "^/ready", "^/schema"]
 
 
 @get("/health", tags=["drift"], summary="Liveness", sync_to_thread=False)
-def health() -> dict[str, str]:
+def health() -> Health:
     """The process answers. Says nothing about the event store (see /ready)."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
 def _store_answers(app: Stafettlogg) -> None:
     app.recorder.max_notification_id()
 
 
-@get("/ready", tags=["drift"], summary="Readiness", media_type=MediaType.JSON)
-async def ready(state: State) -> Response[dict[str, Any]]:
+@get("/ready", tags=["drift"], summary="Readiness", media_type=MediaType.JSON,
+     responses=documented(503))
+async def ready(state: State) -> Response[Health] | Response[Problem]:
     """Ready when the event store answers; 503 problem details otherwise."""
     app: Stafettlogg | None = state.get(STATE_KEY)
     if app is None:
-        return problem(HTTP_503_SERVICE_UNAVAILABLE, "Ikke klar", "Applikasjonen er ikke startet.")
+        return problem(503, "Applikasjonen er ikke startet.")
     try:
         await to_thread.run_sync(_store_answers, app)
     except Exception as exc:  # noqa: BLE001 - any failure of the store means "not ready"
         log.warning("readiness check failed: %s", type(exc).__name__)
-        return problem(HTTP_503_SERVICE_UNAVAILABLE, "Ikke klar", "Hendelseslageret svarer ikke.")
-    return Response(content={"status": "ready"})
+        return problem(503, "Hendelseslageret svarer ikke.")
+    return Response(Health(status="ready"))
+
+
+def provide_app(state: State) -> Stafettlogg:
+    return state[STATE_KEY]  # type: ignore[no-any-return]
 
 
 def create_app(settings: Settings | None = None, app: Stafettlogg | None = None) -> Litestar:
@@ -102,19 +85,34 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
             if owned:
                 await to_thread.run_sync(instance.close)
 
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute), exclude=OPEN_PATHS
+    )
     return Litestar(
-        route_handlers=[health, ready],
+        route_handlers=[health, ready, CaseController, ServiceController, inbox],
         lifespan=[lifespan],
         state=State({"settings": settings}),
-        exception_handlers={
-            HTTPException: _http_exception,
-            Exception: _unexpected,
+        dependencies={
+            "app": Provide(provide_app, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
         },
+        middleware=[
+            rate_limit.middleware,
+            DefineMiddleware(BearerTokenAuth, exclude=OPEN_PATHS),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Stafettlogg",
             version="1",
             description="Digital stafettlogg for BTI (Bedre tverrfaglig innsats).",
             path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"bearer": []}],
         ),
         debug=False,
     )

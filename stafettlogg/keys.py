@@ -158,7 +158,10 @@ class ChildKeyStore:
     def _connect(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self._path, uri=self._uri, timeout=30, isolation_level=None)
+            db = sqlite3.connect(
+                self._path, uri=self._uri, timeout=30, isolation_level=None,
+                check_same_thread=False,  # each thread has its own; close() may run elsewhere
+            )
             if not self._uri:
                 db.execute("PRAGMA journal_mode=WAL")
             self._local.db = db

@@ -62,6 +62,7 @@ class Settings:
     snapshot_interval: int = 50
     token_ttl_minutes: int = 480
     token_algorithm: str = "HS256"
+    rate_limit_per_minute: int = 1200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +86,9 @@ class Settings:
             youth_consent_ages=_youth_ages(env.get("STAFETTLOGG_YOUTH_CONSENT_AGES", "")),
             snapshot_interval=_int(env, "STAFETTLOGG_SNAPSHOT_INTERVAL", 50, 2, 100_000),
             token_ttl_minutes=_int(env, "STAFETTLOGG_TOKEN_TTL_MINUTES", 480, 1, 7 * 24 * 60),
+            rate_limit_per_minute=_int(
+                env, "STAFETTLOGG_RATE_LIMIT_PER_MINUTE", 1200, 1, 1_000_000
+            ),
         )
 
     def youth_consent_age_for(self, municipality: str) -> int:

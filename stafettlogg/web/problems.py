@@ -1,0 +1,147 @@
+"""Errors as RFC 9457 problem details, and which HTTP status each refusal gets.
+
+No answer carries a traceback, a query, a key, a token or personal data: domain
+messages are written without them, validation messages name a field and a rule,
+and anything unexpected is a bare 500 whose details go only to the server log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from domain import errors
+from stafettlogg.application import IdempotencyKeyReused, VersionMismatch
+from stafettlogg.web.schemas import FieldError, Problem
+
+log = logging.getLogger("stafettlogg.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+TITLES = {
+    400: "Ugyldig forespørsel",
+    401: "Ikke autentisert",
+    403: "Ingen tilgang",
+    404: "Finnes ikke",
+    405: "Metoden er ikke tillatt",
+    409: "Avvist av en regel",
+    412: "Saken er endret",
+    413: "Forespørselen er for stor",
+    415: "Feil innholdstype",
+    422: "Kan ikke behandles",
+    429: "For mange forespørsler",
+    500: "Intern feil",
+    503: "Ikke klar",
+}
+
+# Status of each kind of refusal; every other DomainError is a 409 with its code.
+STATUS_OF: dict[type[errors.DomainError], int] = {
+    errors.InvalidValue: 400,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    VersionMismatch: 412,
+    IdempotencyKeyReused: 422,
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    field_errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    body = Problem(
+        type=f"urn:stafettlogg:problem:{code}" if code else "about:blank",
+        title=TITLES.get(status, "Feil"),
+        status=status,
+        detail=detail,
+        code=code,
+        errors=field_errors,
+    )
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_of(exc: errors.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 409
+
+
+def on_domain_error(_: Request[Any, Any, Any], exc: errors.DomainError) -> Response[Problem]:
+    status = status_of(exc)
+    if isinstance(exc, errors.InvalidValue):
+        return problem(
+            400,
+            f"Feltet «{exc.field}»: {exc.message}",
+            code=exc.code,
+            field_errors=[FieldError(field=exc.field, message=exc.message)],
+        )
+    return problem(status, exc.message, code=exc.code)
+
+
+def _field_of(key: str | None) -> str:
+    """msgspec names a place as `$.child.name` or `$.services[0]`; show it as a field."""
+    if not key:
+        return "body"
+    return key.removeprefix("$.").removeprefix("$") or "body"
+
+
+def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    found: list[FieldError] = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            message = str(item.get("message", "ugyldig verdi"))
+            key = item.get("key")
+            place = message.rpartition(" - at `")[2].rstrip("`") if " - at `" in message else None
+            field = _field_of(place or (str(key) if key else None))
+            found.append(FieldError(field=field, message=message.partition(" - at `")[0]))
+    if not found:
+        found.append(FieldError(field="body", message="Innholdet er ikke gyldig JSON for denne ressursen."))
+    detail = "; ".join(f"Feltet «{e.field}»: {e.message}" for e in found)
+    return problem(400, detail, code="invalid-input", field_errors=found)
+
+
+HTTP_CODES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    429: "rate-limited",
+}
+
+
+def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    detail = exc.detail if status < 500 and exc.detail else TITLES.get(status, "Feil")
+    headers = {"WWW-Authenticate": 'Bearer realm="stafettlogg"'} if status == 401 else None
+    if exc.headers:
+        headers = {**(headers or {}), **exc.headers}
+    return problem(status, detail, code=HTTP_CODES.get(status), headers=headers)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # The traceback goes to the server log (without the body), never to the client.
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Noe gikk galt på tjeneren. Feilen er logget.")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    errors.DomainError: on_domain_error,
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}
+
+def documented(*statuses: int) -> dict[int, Any]:
+    """Documented error answers, for the OpenAPI document."""
+    return {
+        status: ResponseSpec(data_container=Problem, description=TITLES[status], media_type=PROBLEM_JSON)
+        for status in statuses
+    }
