@@ -97,7 +97,7 @@ class Stafettlogg(Application[UUID]):
         self.settings = settings
         self.clock = clock
         self.new_id = new_id
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.keys = KeyFile.load_or_create(settings.key_file)
         self.blind_index = BlindIndex(self.keys.index_key)
         self.key_store = ChildKeyStore(settings.key_store, self.keys.master_key)

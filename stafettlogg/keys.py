@@ -68,7 +68,7 @@ class KeyFile:
     def load_or_create(cls, path: Path) -> KeyFile:
         """Read the key file, or write a new one with mode 0600 if there is none."""
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             keys = cls.generate()
             payload = json.dumps(
                 {
