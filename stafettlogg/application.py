@@ -223,11 +223,13 @@ class Stafettlogg(Application[UUID]):
         rules are checked again); with `expected_version` (If-Match) a changed case is
         refused instead.
         """
+        now = self._now(at)
         record = self._replay(actor, idempotency)
         if record is not None:
+            # The first answer, but only to someone who may still see the case.
+            self._visible_case(actor, case_id, now.date())
             replayed = self.case_at(case_id, record.state.version)
             return Outcome(replayed, _parse_result(record.state.result), replayed=True)
-        now = self._now(at)
         for _ in range(ATTEMPTS):
             case = self._visible_case(actor, case_id, now.date())
             if expected_version is not None and case.version != expected_version:
@@ -253,6 +255,7 @@ class Stafettlogg(Application[UUID]):
             except errors.ConcurrentModification:
                 record = self._replay(actor, idempotency)
                 if record is not None:  # the same request, sent twice at once, won
+                    self._visible_case(actor, case_id, now.date())
                     replayed = self.case_at(case_id, record.state.version)
                     return Outcome(replayed, _parse_result(record.state.result), replayed=True)
                 continue

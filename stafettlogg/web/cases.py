@@ -18,7 +18,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from domain.values import Actor
-from stafettlogg.application import CommandOptions, Outcome, Stafettlogg, VersionMismatch
+from stafettlogg.application import CommandOptions, Outcome, Stafettlogg
 from stafettlogg.idempotency import Idempotency
 from stafettlogg.web.problems import documented
 from stafettlogg.web.schemas import (
@@ -35,6 +35,7 @@ from stafettlogg.web.schemas import (
     EvaluationIn,
     GroupIn,
     HandoverIn,
+    HandoverOut,
     InboxActionOut,
     InboxConsentOut,
     InboxHandoverOut,
@@ -83,14 +84,18 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+NO_VERSION = -1  # what a malformed If-Match asks for: no case ever has it, so 412
+
+
 def parse_if_match(value: str | None) -> int | None:
-    """`"7"` or `W/"7"` -> 7; `*` or absent -> None (any version)."""
+    """`"7"` or `W/"7"` -> 7; `*` or absent -> None (any version).
+
+    A malformed value matches no version; it is refused with 412 by the application,
+    after the checks of who may see the case, so it reveals nothing more than they do."""
     if value is None or value.strip() == "*":
         return None
     raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise VersionMismatch("If-Match må være ETag-en fra en lesing av saken.")
-    return int(raw)
+    return int(raw) if raw.isdigit() and len(raw) < 19 else NO_VERSION
 
 
 async def options_of(
@@ -120,6 +125,27 @@ def created(outcome: Outcome, kind: str) -> Response[CreatedOut]:
     result = outcome.result if isinstance(outcome.result, UUID) else None
     return Response(
         CreatedOut(id=result, kind=kind, case=outcome.case.id, version=outcome.case.version),
+        status_code=201,
+        headers=headers,
+    )
+
+
+def handover_created(outcome: Outcome) -> Response[HandoverOut]:
+    """A handover request answers with the handover: pending until the recipient accepts."""
+    state = outcome.case.state
+    pending = state.pending_handover
+    headers = {"ETag": etag(outcome.case.version)}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        HandoverOut(
+            id=outcome.result,
+            status="pending" if pending is not None and pending.id == outcome.result else "answered",
+            to_user=pending.to_user if pending else "",
+            to_service=pending.to_service if pending else "",
+            case=outcome.case.id,
+            version=outcome.case.version,
+        ),
         status_code=201,
         headers=headers,
     )
@@ -235,13 +261,13 @@ class CaseController(Controller):
         self, request: Request[Any, Any, Any], app: App, actor: Caller, case_id: FromPath[UUID],
         data: JSONBody[HandoverIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[CreatedOut]:
+    ) -> Response[HandoverOut]:
         outcome = await off_loop(
             app.request_handover, actor, case_id, to_user=data.to_user,
             to_service=data.to_service, note=data.note,
             **await options_of(request, if_match, idempotency_key),
         )
-        return created(outcome, "handover")
+        return handover_created(outcome)
 
     @post("/{case_id:uuid}/meetings", status_code=201, responses=WRITE_ERRORS)
     async def hold_meeting(

@@ -258,6 +258,17 @@ class CreatedOut(msgspec.Struct):
     version: int
 
 
+class HandoverOut(msgspec.Struct):
+    """A handover as requested: `pending` until the named recipient answers."""
+
+    id: UUID
+    status: str
+    to_user: str
+    to_service: str
+    case: UUID
+    version: int
+
+
 class InboxHandoverOut(msgspec.Struct):
     case: UUID
     id: UUID
