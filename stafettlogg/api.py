@@ -112,7 +112,6 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
                 }
             ),
-            security=[{"bearer": []}],
         ),
         debug=False,
     )

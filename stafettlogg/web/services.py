@@ -10,7 +10,7 @@ from domain import errors
 from domain.access import may_manage_services
 from litestar.params import JSONBody
 
-from stafettlogg.web.cases import App, Caller, IdempotencyKey, off_loop, options_of
+from stafettlogg.web.cases import BEARER, App, Caller, IdempotencyKey, off_loop, options_of
 from stafettlogg.web.problems import documented
 from stafettlogg.web.schemas import ServiceIn, ServiceList_, ServiceOut, service_out
 
@@ -18,6 +18,7 @@ from stafettlogg.web.schemas import ServiceIn, ServiceList_, ServiceOut, service
 class ServiceController(Controller):
     path = "/api/v1/services"
     tags = ["tjenester"]
+    security = BEARER
 
     @post("/", status_code=201, summary="Registrer en tjeneste", responses=documented(
         400, 401, 403, 409, 422, 429))
