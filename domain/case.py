@@ -147,6 +147,7 @@ class CaseState(msgspec.Struct):
     participants: dict[str, Participant] = {}
     consents: dict[UUID, Consent] = {}
     pending_handover: Handover | None = None
+    handovers: list[UUID] = []
     coordinator: Coordinator | None = None
     responsibility_group: tuple[str, ...] | None = None
     individual_plan: bool = False
@@ -541,6 +542,8 @@ class Case(Aggregate):
         return handover_id
 
     def _pending(self, handover_id: UUID) -> Handover:
+        if handover_id not in self.state.handovers:
+            raise errors.NotFound("Overføringen finnes ikke i saken.")
         pending = self.state.pending_handover
         if pending is None or pending.id != handover_id:
             raise errors.NoPendingHandover()
@@ -826,6 +829,7 @@ class Case(Aggregate):
             self.state.responsibility_group = tuple(s for s in group if s != e.left_service)
 
     def _on_HandoverRequested(self, e: HandoverRequested) -> None:
+        self.state.handovers.append(e.handover_id)
         self.state.pending_handover = Handover(
             id=e.handover_id,
             to_user=e.to_user,

@@ -9,6 +9,9 @@ ever stored. Time comes from `clock` unless the caller passes `at`.
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple, TypedDict, TypeVar, Unpack
@@ -37,8 +40,12 @@ A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
 SHREDDED = "[slettet]"
-# A command that lost a race is run again on the new state this many times in all.
-ATTEMPTS = 8
+# A command that lost a race is run again on the new state (its rules checked again)
+# for this long, with a growing random pause between tries, before it gives up.
+RETRY_SECONDS = 10.0
+# Writers of one case in one process take turns (striped locks), so that retries
+# are needed only between processes.
+LOCK_STRIPES = 64
 # The inbox shows consents that end within this many days.
 CONSENT_WARNING_DAYS = 14
 
@@ -102,6 +109,7 @@ class Stafettlogg(Application[UUID]):
         self.blind_index = BlindIndex(self.keys.index_key)
         self.key_store = ChildKeyStore(settings.key_store, self.keys.master_key)
         self.sealer = Sealer(self.key_store)
+        self._locks = [threading.RLock() for _ in range(LOCK_STRIPES)]
         # Take a snapshot of a case every N events, so that long cases load fast.
         self.snapshotting_intervals = {  # type: ignore[misc]
             Case: settings.snapshot_interval,
@@ -183,15 +191,32 @@ class Stafettlogg(Application[UUID]):
 
     def _log_read(self, actor: Actor, case_id: UUID, action: str, at: datetime) -> None:
         """Record a read in the case's access log; a read that cannot be logged fails."""
-        for _ in range(ATTEMPTS):
-            log = self._access_log(case_id, at)
-            log.record(actor, action, at)
-            try:
-                self._save(log)
-            except errors.ConcurrentModification:
-                continue
-            return
-        raise errors.ConcurrentModification()
+        with self._lock_for(case_id):
+            for _ in self._attempts():
+                log = self._access_log(case_id, at)
+                log.record(actor, action, at)
+                try:
+                    self._save(log)
+                except errors.ConcurrentModification:
+                    continue
+                return
+
+    def _lock_for(self, key: UUID) -> threading.RLock:
+        return self._locks[key.int % LOCK_STRIPES]
+
+    @staticmethod
+    def _attempts() -> Iterator[int]:
+        """Tries of a command that may lose a race: until it wins or time runs out."""
+        deadline = time.monotonic() + RETRY_SECONDS
+        pause = 0.001
+        attempt = 0
+        while True:
+            yield attempt
+            attempt += 1
+            if time.monotonic() > deadline:
+                raise errors.ConcurrentModification()
+            time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
+            pause = min(pause * 2, 0.05)
 
     def _replay(self, actor: Actor, idempotency: Idempotency | None) -> IdempotencyRecord | None:
         if idempotency is None:
@@ -224,43 +249,39 @@ class Stafettlogg(Application[UUID]):
         refused instead.
         """
         now = self._now(at)
-        record = self._replay(actor, idempotency)
-        if record is not None:
-            # The first answer, but only to someone who may still see the case.
-            self._visible_case(actor, case_id, now.date())
-            replayed = self.case_at(case_id, record.state.version)
-            return Outcome(replayed, _parse_result(record.state.result), replayed=True)
-        for _ in range(ATTEMPTS):
-            case = self._visible_case(actor, case_id, now.date())
-            if expected_version is not None and case.version != expected_version:
-                raise VersionMismatch()
-            case.expire_consents(now)
-            result = command(case, now)
-            log = self._access_log(case_id, now)
-            log.record(actor, action, now)
-            changed: list[Aggregate] = [case, log]
-            if not case.is_open:
-                child = self._load(Child, case.state.child_id)
-                child.end_case(case.id, now)
-                changed.append(child)
-            if idempotency is not None:
-                changed.append(
-                    IdempotencyRecord.create(
-                        actor.user, idempotency, target=str(case.id), version=case.version,
-                        result=None if result is None else str(result), at=now,
-                    )
-                )
-            try:
-                self._save(*changed)
-            except errors.ConcurrentModification:
+        with self._lock_for(case_id):
+            for _ in self._attempts():
+                case = self._visible_case(actor, case_id, now.date())
+                # Looked for after the case is read, on every try: a record is saved with
+                # the events it answers, so a case that shows them shows the record too.
                 record = self._replay(actor, idempotency)
-                if record is not None:  # the same request, sent twice at once, won
-                    self._visible_case(actor, case_id, now.date())
+                if record is not None:
                     replayed = self.case_at(case_id, record.state.version)
                     return Outcome(replayed, _parse_result(record.state.result), replayed=True)
-                continue
-            return Outcome(case, result)
-        raise errors.ConcurrentModification()
+                if expected_version is not None and case.version != expected_version:
+                    raise VersionMismatch()
+                case.expire_consents(now)
+                result = command(case, now)
+                log = self._access_log(case_id, now)
+                log.record(actor, action, now)
+                changed: list[Aggregate] = [case, log]
+                if not case.is_open:
+                    child = self._load(Child, case.state.child_id)
+                    child.end_case(case.id, now)
+                    changed.append(child)
+                if idempotency is not None:
+                    changed.append(
+                        IdempotencyRecord.create(
+                            actor.user, idempotency, target=str(case.id), version=case.version,
+                            result=None if result is None else str(result), at=now,
+                        )
+                    )
+                try:
+                    self._save(*changed)
+                except errors.ConcurrentModification:
+                    continue
+                return Outcome(case, result)
+        raise AssertionError("unreachable: _attempts raises when time runs out")  # pragma: no cover
 
     # Services -------------------------------------------------------------------------
 
@@ -281,37 +302,52 @@ class Stafettlogg(Application[UUID]):
         at: datetime | None = None,
         idempotency: Idempotency | None = None,
     ) -> ServiceInfo:
-        record = self._replay(actor, idempotency)
-        if record is not None:
-            return self.service(record.state.target)
+        return self.register_service_outcome(
+            actor, service_id=service_id, name=name, sector=sector,
+            municipalities=municipalities, at=at, idempotency=idempotency,
+        )[0]
+
+    def register_service_outcome(
+        self,
+        actor: Actor,
+        *,
+        service_id: str,
+        name: str,
+        sector: str,
+        municipalities: list[str],
+        at: datetime | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> tuple[ServiceInfo, bool]:
+        """Register a service; the flag says whether this is a remembered answer."""
         now = self._now(at)
-        for _ in range(ATTEMPTS):
-            directory = self._directory()
-            info = directory.register(
-                actor,
-                service_id=service_id,
-                name=name,
-                sector=sector,
-                municipalities=municipalities,
-                at=now,
-            )
-            changed: list[Aggregate] = [directory]
-            if idempotency is not None:
-                changed.append(
-                    IdempotencyRecord.create(
-                        actor.user, idempotency, target=info.id, version=directory.version,
-                        result=None, at=now,
-                    )
-                )
-            try:
-                self._save(*changed)
-            except errors.ConcurrentModification:
+        with self._lock_for(DIRECTORY_ID):
+            for _ in self._attempts():
                 record = self._replay(actor, idempotency)
                 if record is not None:
-                    return self.service(record.state.target)
-                continue
-            return info
-        raise errors.ConcurrentModification()
+                    return self.service(record.state.target), True
+                directory = self._directory()
+                info = directory.register(
+                    actor,
+                    service_id=service_id,
+                    name=name,
+                    sector=sector,
+                    municipalities=municipalities,
+                    at=now,
+                )
+                changed: list[Aggregate] = [directory]
+                if idempotency is not None:
+                    changed.append(
+                        IdempotencyRecord.create(
+                            actor.user, idempotency, target=info.id, version=directory.version,
+                            result=None, at=now,
+                        )
+                    )
+                try:
+                    self._save(*changed)
+                except errors.ConcurrentModification:
+                    continue
+                return info, False
+        raise AssertionError("unreachable: _attempts raises when time runs out")  # pragma: no cover
 
     def list_services(self) -> list[ServiceInfo]:
         return self._directory().all()
@@ -332,7 +368,16 @@ class Stafettlogg(Application[UUID]):
 
     # Opening a case -------------------------------------------------------------------
 
-    def open_case(
+    def open_case(self, actor: Actor, **fields: Any) -> Case:
+        """Open a case (see `open_case_outcome`) and return it."""
+        return self.open_case_outcome(actor, **fields).case
+
+    def _replayed_opening(self, record: IdempotencyRecord) -> Outcome:
+        return Outcome(
+            self.case_at(UUID(record.state.target), record.state.version), None, replayed=True
+        )
+
+    def open_case_outcome(
         self,
         actor: Actor,
         *,
@@ -343,12 +388,14 @@ class Stafettlogg(Application[UUID]):
         municipality: str | None = None,
         at: datetime | None = None,
         idempotency: Idempotency | None = None,
-    ) -> Case:
-        """Open a case at level 0; the caller becomes holder. One open case per child."""
+    ) -> Outcome:
+        """Open a case at level 0; the caller becomes holder. One open case per child.
+
+        Returns the new case (or, for a repeated Idempotency-Key, the remembered one)."""
         self._require_case_work(actor)
         record = self._replay(actor, idempotency)
         if record is not None:
-            return self.case_at(UUID(record.state.target), record.state.version)
+            return self._replayed_opening(record)
         now = self._now(at)
         if not child_name.strip():
             raise errors.InvalidValue("child.name", "Barnets navn må fylles ut.")
@@ -376,8 +423,23 @@ class Stafettlogg(Application[UUID]):
             national_id=number, name=child_name, birth_date=birth_date
         ) or self.new_id()
         case_id = self.new_id()
+        with self._lock_for(child_id):
+            return self._open_case(
+                actor, case_id=case_id, child_id=child_id, service=service,
+                municipality=municipality, child_name=child_name, concern=concern,
+                birth_date=birth_date, number=number, idempotency=idempotency, now=now,
+            )
+
+    def _open_case(
+        self, actor: Actor, *, case_id: UUID, child_id: UUID, service: ServiceInfo,
+        municipality: str, child_name: str, concern: str, birth_date: date | None,
+        number: str | None, idempotency: Idempotency | None, now: datetime,
+    ) -> Outcome:
         seal = self.sealer.seal
-        for _ in range(ATTEMPTS):
+        for _ in self._attempts():
+            record = self._replay(actor, idempotency)
+            if record is not None:
+                return self._replayed_opening(record)
             try:
                 child = self._load(Child, child_id)
             except AggregateNotFoundError:
@@ -411,12 +473,9 @@ class Stafettlogg(Application[UUID]):
             except errors.ConcurrentModification:
                 # Someone registered the same child (or sent the same request) at the
                 # same moment: look again, and the rules decide.
-                record = self._replay(actor, idempotency)
-                if record is not None:
-                    return self.case_at(UUID(record.state.target), record.state.version)
                 continue
-            return case
-        raise errors.ConcurrentModification()
+            return Outcome(case)
+        raise AssertionError("unreachable: _attempts raises when time runs out")  # pragma: no cover
 
     # Case commands --------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
@@ -73,6 +74,14 @@ IfMatch = Annotated[
 ]
 App = NamedDependency[Stafettlogg]
 Caller = NamedDependency[Actor]
+
+
+B = TypeVar("B")
+
+
+async def strictly(request: Request[Any, Any, Any], data: B) -> B:
+    """The body decoded again, strictly: Litestar converts `"2"` into 2; we refuse it."""
+    return msgspec.json.decode(await request.body(), type=type(data))
 
 
 async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -164,14 +173,15 @@ class CaseController(Controller):
         self, request: Request[Any, Any, Any], app: App, actor: Caller, data: JSONBody[OpenCaseIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseOut]:
+        data = await strictly(request, data)
         options = await options_of(request, None, idempotency_key)
-        case = await off_loop(
-            app.open_case, actor,
+        outcome = await off_loop(
+            app.open_case_outcome, actor,
             child_name=data.child.name, birth_date=data.child.birth_date,
             national_id=data.child.national_id, concern=data.concern,
             municipality=data.municipality, idempotency=options.get("idempotency"),
         )
-        return case_response(case, app, 201)
+        return case_response(outcome.case, app, 201, replayed=outcome.replayed)
 
     @get("/", summary="Saker du kan se", responses=READ_ERRORS)
     async def list_cases(
@@ -232,6 +242,7 @@ class CaseController(Controller):
         self, request: Request[Any, Any, Any], app: App, actor: Caller, case_id: FromPath[UUID],
         data: JSONBody[EntryIn], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[CreatedOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.add_entry, actor, case_id, kind=data.kind, text=data.text, corrects=data.corrects,
             **await options_of(request, if_match, idempotency_key),
@@ -244,6 +255,7 @@ class CaseController(Controller):
         data: JSONBody[Level0StepIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CreatedOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.record_level0_step, actor, case_id, step=data.step, text=data.text,
             **await options_of(request, if_match, idempotency_key),
@@ -256,6 +268,7 @@ class CaseController(Controller):
         data: JSONBody[ConsentIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CreatedOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.register_consent, actor, case_id, given_by=data.given_by, services=data.services,
             purpose=data.purpose, valid_until=data.valid_until, form=data.form,
@@ -269,6 +282,7 @@ class CaseController(Controller):
         data: JSONBody[HandoverIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[HandoverOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.request_handover, actor, case_id, to_user=data.to_user,
             to_service=data.to_service, note=data.note,
@@ -282,6 +296,7 @@ class CaseController(Controller):
         data: JSONBody[MeetingIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CreatedOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.hold_meeting, actor, case_id, held_on=data.held_on, services=data.services,
             minutes=data.minutes, **await options_of(request, if_match, idempotency_key),
@@ -294,6 +309,7 @@ class CaseController(Controller):
         data: JSONBody[ActionIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CreatedOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.agree_action, actor, case_id, description=data.description,
             responsible_service=data.responsible_service, evaluate_by=data.evaluate_by,
@@ -308,6 +324,7 @@ class CaseController(Controller):
         action_id: FromPath[UUID], data: JSONBody[EvaluationIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CreatedOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.evaluate_action, actor, case_id, action_id, outcome=data.outcome, text=data.text,
             **await options_of(request, if_match, idempotency_key),
@@ -320,6 +337,7 @@ class CaseController(Controller):
         data: JSONBody[SatisfactionIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CreatedOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.record_satisfaction, actor, case_id, respondent=data.respondent, score=data.score,
             **await options_of(request, if_match, idempotency_key),
@@ -334,6 +352,7 @@ class CaseController(Controller):
         data: JSONBody[LevelIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.change_level, actor, case_id, level=data.level, reason=data.reason,
             **await options_of(request, if_match, idempotency_key),
@@ -347,6 +366,7 @@ class CaseController(Controller):
         consent_id: FromPath[UUID], data: JSONBody[ReasonIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.withdraw_consent, actor, case_id, consent_id, reason=data.reason,
             **await options_of(request, if_match, idempotency_key),
@@ -359,6 +379,7 @@ class CaseController(Controller):
         data: JSONBody[ParticipantIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.add_participant, actor, case_id, service=data.service, user=data.user,
             **await options_of(request, if_match, idempotency_key),
@@ -398,6 +419,7 @@ class CaseController(Controller):
         handover_id: FromPath[UUID], data: JSONBody[ReasonIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.decline_handover, actor, case_id, handover_id, reason=data.reason,
             **await options_of(request, if_match, idempotency_key),
@@ -423,6 +445,7 @@ class CaseController(Controller):
         data: JSONBody[CoordinatorIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.appoint_coordinator, actor, case_id, user=data.user, service=data.service,
             **await options_of(request, if_match, idempotency_key),
@@ -446,6 +469,7 @@ class CaseController(Controller):
         data: JSONBody[GroupIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.establish_responsibility_group, actor, case_id, services=data.services,
             **await options_of(request, if_match, idempotency_key),
@@ -491,6 +515,7 @@ class CaseController(Controller):
         data: JSONBody[CloseIn], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseOut]:
+        data = await strictly(request, data)
         outcome = await off_loop(
             app.close_case, actor, case_id, reason=data.reason, note=data.note,
             **await options_of(request, if_match, idempotency_key),

@@ -8,7 +8,10 @@ and anything unexpected is a bare 500 whose details go only to the server log.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+
+import msgspec
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -86,24 +89,45 @@ def on_domain_error(_: Request[Any, Any, Any], exc: errors.DomainError) -> Respo
     return problem(status, exc.message, code=exc.code)
 
 
-def _field_of(key: str | None) -> str:
-    """msgspec names a place as `$.child.name` or `$.services[0]`; show it as a field."""
-    if not key:
-        return "body"
-    return key.removeprefix("$.").removeprefix("$") or "body"
+_AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+_NAMED = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
+
+
+def field_error(message: str, key: str | None = None) -> FieldError:
+    """Turn a msgspec message ("Expected `int` <= 3 - at `$.level`") into field and rule."""
+    path = ""
+    found = _AT.search(message)
+    if found:
+        path = found["path"]
+        message = message[: found.start()]
+    # Litestar names the object that holds a missing or unknown field as `key`.
+    if not path and key and key not in ("data", "body"):
+        path = key
+    named = _NAMED.search(message)
+    if named and path.rpartition(".")[2] != named["name"]:
+        path = f"{path}.{named['name']}" if path else named["name"]
+    if message.strip("'") == "data":  # Litestar's words for a request with no body
+        message = "Innholdet mangler: send et JSON-objekt."
+    return FieldError(field=path or "body", message=message)
 
 
 def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
-    found: list[FieldError] = []
-    for item in exc.extra or []:
-        if isinstance(item, dict):
-            message = str(item.get("message", "ugyldig verdi"))
-            key = item.get("key")
-            place = message.rpartition(" - at `")[2].rstrip("`") if " - at `" in message else None
-            field = _field_of(place or (str(key) if key else None))
-            found.append(FieldError(field=field, message=message.partition(" - at `")[0]))
-    if not found:
-        found.append(FieldError(field="body", message="Innholdet er ikke gyldig JSON for denne ressursen."))
+    found = [
+        field_error(str(item.get("message", "ugyldig verdi")), item.get("key"))
+        for item in exc.extra or []
+        if isinstance(item, dict)
+    ] or [FieldError(field="body", message="Innholdet er ikke gyldig JSON for denne ressursen.")]
+    return invalid_input(found)
+
+
+def on_msgspec_error(_: Request[Any, Any, Any], exc: msgspec.MsgspecError) -> Response[Problem]:
+    """Bodies are decoded strictly a second time (see `web/cases.strictly`)."""
+    if isinstance(exc, msgspec.ValidationError):
+        return invalid_input([field_error(str(exc))])
+    return invalid_input([FieldError(field="body", message="Innholdet er ikke gyldig JSON.")])
+
+
+def invalid_input(found: list[FieldError]) -> Response[Problem]:
     detail = "; ".join(f"Feltet «{e.field}»: {e.message}" for e in found)
     return problem(400, detail, code="invalid-input", field_errors=found)
 
@@ -119,6 +143,8 @@ HTTP_CODES = {
 
 def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
+    if status == 400:  # e.g. a body that is not JSON at all
+        return invalid_input([FieldError(field="body", message=str(exc.detail or "ugyldig"))])
     detail = exc.detail if status < 500 and exc.detail else TITLES.get(status, "Feil")
     headers = {"WWW-Authenticate": 'Bearer realm="stafettlogg"'} if status == 401 else None
     if exc.headers:
@@ -135,6 +161,7 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[P
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     errors.DomainError: on_domain_error,
     ValidationException: on_validation_error,
+    msgspec.MsgspecError: on_msgspec_error,
     HTTPException: on_http_error,
     Exception: on_unexpected,
 }
