@@ -9,6 +9,7 @@
   and for the named recipient of a pending handover, whose service the consent
   covers: they must be able to read the case to decide whether to take the baton.
   A coordinator who is not taking part sees the case's metadata only.
+* Statistics are for evaluators, for their own municipalities only.
 * A service whose consent has lapsed stops taking part that very day, whether or not
   the expiry has been recorded yet.
 """
@@ -16,11 +17,25 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
-from domain.case import Case
 from domain.values import Actor
 
 CASE_WORK_ROLES = frozenset({"worker", "coordinator"})
+
+
+class CaseLike(Protocol):
+    """What the access rules ask of a case: a `Case`, or a row of the case list."""
+
+    @property
+    def municipality(self) -> str: ...
+
+    @property
+    def pending_recipient(self) -> tuple[str, str] | None: ...
+
+    def has_access(self, service_id: str | None, on: date) -> bool: ...
+
+    def is_taking_part(self, service_id: str | None, on: date) -> bool: ...
 
 
 def may_do_case_work(actor: Actor) -> bool:
@@ -31,28 +46,34 @@ def may_manage_services(actor: Actor) -> bool:
     return "admin" in actor.roles
 
 
-def may_see_case(case: Case, actor: Actor, on: date) -> bool:
+def may_see_statistics(actor: Actor, municipalities: tuple[str, ...]) -> bool:
+    """Evaluators see anonymised statistics, and only for the municipalities they act for."""
+    return (
+        "evaluator" in actor.roles
+        and bool(municipalities)
+        and set(municipalities) <= actor.municipalities
+    )
+
+
+def may_see_case(case: CaseLike, actor: Actor, on: date) -> bool:
     """Visible to the services taking part and to coordinators of the municipality."""
-    if not may_do_case_work(actor) or case.state.municipality not in actor.municipalities:
+    if not may_do_case_work(actor) or case.municipality not in actor.municipalities:
         return False
     return actor.is_coordinator or _reads_as_participant(case, actor, on)
 
 
-def may_see_content(case: Case, actor: Actor, on: date) -> bool:
+def may_see_content(case: CaseLike, actor: Actor, on: date) -> bool:
     """The child's personal data and the free text of the log: services taking part."""
     return (
         may_do_case_work(actor)
-        and case.state.municipality in actor.municipalities
+        and case.municipality in actor.municipalities
         and _reads_as_participant(case, actor, on)
     )
 
 
-def _reads_as_participant(case: Case, actor: Actor, on: date) -> bool:
+def _reads_as_participant(case: CaseLike, actor: Actor, on: date) -> bool:
     if case.is_taking_part(actor.service, on):
         return True
-    pending = case.state.pending_handover
-    return (
-        pending is not None
-        and (pending.to_user, pending.to_service) == (actor.user, actor.service)
-        and case.has_access(actor.service, on)
+    return case.pending_recipient == (actor.user, actor.service) and case.has_access(
+        actor.service, on
     )

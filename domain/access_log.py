@@ -17,7 +17,12 @@ from uuid import UUID, uuid5
 import msgspec
 
 from domain.aggregate import Aggregate, Snapshot
-from domain.events import AccessLogStarted, AccessRecorded
+from domain.events import (
+    AccessLogStarted,
+    AccessRecorded,
+    StatisticsLogStarted,
+    StatisticsRequested,
+)
 from domain.values import Actor
 
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
@@ -74,3 +79,53 @@ class AccessLog(Aggregate):
 
     def _on_AccessRecorded(self, event: AccessRecorded) -> None:
         self.state.lines += 1
+
+
+# --- statistics requests -----------------------------------------------------------
+
+STATISTICS_NAMESPACE = UUID("0b0c6c1e-5d43-4e7e-9c5a-3f1f4d7b2a90")
+
+
+def statistics_log_id(user: str) -> UUID:
+    return uuid5(STATISTICS_NAMESPACE, user)
+
+
+class StatisticsLogState(msgspec.Struct):
+    user: str
+    requests: int = 0
+
+
+class StatisticsLogSnapshot(Snapshot, frozen=True, kw_only=True):
+    state: StatisticsLogState
+
+
+class StatisticsLog(Aggregate):
+    """Every statistics request of one user (brief, section 4: every request is logged)."""
+
+    created_by = StatisticsLogStarted
+    Snapshot = StatisticsLogSnapshot
+    state: StatisticsLogState
+
+    @classmethod
+    def start(cls, user: str, at: datetime) -> StatisticsLog:
+        log = cls(statistics_log_id(user))
+        log._trigger(StatisticsLogStarted, at, user=user)
+        return log
+
+    def record(self, actor: Actor, *, table: str, period: str, municipalities: tuple[str, ...],
+               at: datetime) -> None:
+        self._trigger(
+            StatisticsRequested,
+            at,
+            user=actor.user,
+            role=primary_role(actor),
+            municipalities=municipalities,
+            table=table,
+            period=period,
+        )
+
+    def _on_StatisticsLogStarted(self, event: StatisticsLogStarted) -> None:
+        self.state = StatisticsLogState(user=event.user)
+
+    def _on_StatisticsRequested(self, event: StatisticsRequested) -> None:
+        self.state.requests += 1

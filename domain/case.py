@@ -217,6 +217,16 @@ class Case(Aggregate):
         return self.state.status == "open"
 
     @property
+    def municipality(self) -> str:
+        return self.state.municipality
+
+    @property
+    def pending_recipient(self) -> tuple[str, str] | None:
+        """Who a pending handover waits for: (user, service), or None."""
+        pending = self.state.pending_handover
+        return None if pending is None else (pending.to_user, pending.to_service)
+
+    @property
     def participating_services(self) -> list[str]:
         return list(self.state.participants)
 

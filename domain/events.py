@@ -224,3 +224,20 @@ class AccessRecorded(DomainEvent, frozen=True, kw_only=True):
     role: str
     service: str | None
     action: str
+
+
+# --- the statistics requests of an evaluator --------------------------------------
+
+
+class StatisticsLogStarted(DomainEvent, frozen=True, kw_only=True):
+    user: str
+
+
+class StatisticsRequested(DomainEvent, frozen=True, kw_only=True):
+    """One statistics request: who, for which municipalities, which table and period."""
+
+    user: str
+    role: str
+    municipalities: tuple[str, ...]
+    table: str
+    period: str

@@ -33,6 +33,7 @@ from stafettlogg.web.cases import CaseController, inbox
 from stafettlogg.web.problems import EXCEPTION_HANDLERS, documented, problem
 from stafettlogg.web.schemas import Health, Problem
 from stafettlogg.web.services import ServiceController
+from stafettlogg.web.statistics import StatisticsController
 
 log = logging.getLogger("stafettlogg.api")
 
@@ -64,6 +65,10 @@ async def ready(state: State) -> Response[Health] | Response[Problem]:
     return Response(Health(status="ready"))
 
 
+def _projection_failed(exc: BaseException) -> None:
+    log.error("projection update failed: %s", type(exc).__name__, exc_info=exc)
+
+
 def provide_app(state: State) -> Stafettlogg:
     return state[STATE_KEY]  # type: ignore[no-any-return]
 
@@ -77,11 +82,16 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
     async def lifespan(litestar: Litestar) -> AsyncIterator[None]:
         owned = app is None
         instance = app if app is not None else await to_thread.run_sync(Stafettlogg, settings)
+        # Catch the views up with the store, then keep them current while serving.
+        await to_thread.run_sync(
+            lambda: instance.statistics.start_following(on_error=_projection_failed)
+        )
         litestar.state[STATE_KEY] = instance
         try:
             yield
         finally:
             litestar.state.pop(STATE_KEY, None)
+            await to_thread.run_sync(instance.statistics.stop_following)
             if owned:
                 await to_thread.run_sync(instance.close)
 
@@ -89,7 +99,9 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
         rate_limit=("minute", settings.rate_limit_per_minute), exclude=OPEN_PATHS
     )
     return Litestar(
-        route_handlers=[health, ready, CaseController, ServiceController, inbox],
+        route_handlers=[
+            health, ready, CaseController, ServiceController, StatisticsController, inbox,
+        ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         dependencies={

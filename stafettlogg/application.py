@@ -31,10 +31,12 @@ from domain.national_id import InvalidNationalId, normalise_national_id
 from domain.services import DIRECTORY_ID, ServiceDirectory, ServiceInfo
 from domain.values import Actor, age_band, age_on
 from projections.case_log import LogItem, case_log
+from projections.case_views import CASE_COLUMNS, CaseFacts, facts_from_rows
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
 from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, KeyShredded, Sealer
 from stafettlogg.mapper import MsgspecMapper, topic_of
 from stafettlogg.settings import Settings
+from stafettlogg.statistics import StatisticsService
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -116,6 +118,8 @@ class Stafettlogg(Application[UUID]):
             ServiceDirectory: settings.snapshot_interval,
         }
         super().__init__(env=self._persistence_env(settings))
+        # Read models and anonymised statistics, fed from the notification log.
+        self.statistics = StatisticsService(self)
 
     # Wiring ---------------------------------------------------------------------------
 
@@ -140,6 +144,7 @@ class Stafettlogg(Application[UUID]):
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MsgspecMapper)
 
     def close(self) -> None:
+        self.statistics.close()
         super().close()
         self.key_store.close()
 
@@ -788,33 +793,80 @@ class Stafettlogg(Application[UUID]):
         holder_me: bool = False,
         limit: int = 50,
         after: int = 0,
-    ) -> tuple[list[Case], int | None]:
-        """The cases the actor may see, oldest first, a page at a time.
+    ) -> tuple[list[CaseFacts], int | None]:
+        """The cases the actor may see, oldest first, a page at a time (from the case list).
 
         Returns the page and the position to continue after (None on the last page).
         A listing shows no personal data, so it is not an access to a case's content.
         """
         self._require_case_work(actor)
         today = self.clock().date()
-        page: list[Case] = []
-        last = after
-        for position, case_id in self._case_positions(after):
-            case = self.get_case(case_id)
-            if not may_see_case(case, actor, today):
-                continue
-            if status is not None and case.state.status != status:
-                continue
-            if level is not None and case.state.level != level:
-                continue
-            if holder_me and (case.state.holder_user, case.state.holder_service) != (
-                actor.user, actor.service,
-            ):
-                continue
-            if len(page) == limit:
-                return page, last
-            page.append(case)
-            last = position
-        return page, None
+        page: list[CaseFacts] = []
+        position = after
+        while True:
+            candidates = self._case_rows(
+                actor, status=status, level=level, holder_me=holder_me, after=position,
+                limit=max(limit * 2, 100),
+            )
+            if not candidates:
+                return page, None
+            for facts in candidates:
+                position = facts.position
+                if not may_see_case(facts, actor, today):
+                    continue
+                if len(page) == limit:
+                    return page, page[-1].position
+                page.append(facts)
+
+    def _case_rows(
+        self, actor: Actor, *, status: str | None = None, level: int | None = None,
+        holder_me: bool = False, after: int = 0, limit: int = 100,
+        case_ids: list[str] | None = None,
+    ) -> list[CaseFacts]:
+        """Rows of the case list that may be visible to the actor (the rules decide)."""
+        self.statistics.catch_up()  # read your own writes
+        scope = sorted(actor.municipalities)
+        if not scope:
+            return []
+        where = [f"c.municipality IN ({','.join('?' * len(scope))})", "c.position > ?"]
+        params: list[Any] = [*scope, after]
+        if not actor.is_coordinator:
+            where.append(
+                "(EXISTS (SELECT 1 FROM cv_participants p WHERE p.case_id = c.case_id"
+                " AND p.service = ?) OR (c.pending_to_user = ? AND c.pending_to_service = ?))"
+            )
+            params += [actor.service, actor.user, actor.service]
+        if status is not None:
+            where.append("c.status = ?")
+            params.append(status)
+        if level is not None:
+            where.append("c.level = ?")
+            params.append(level)
+        if holder_me:
+            where.append("c.holder_user = ? AND c.holder_service = ?")
+            params += [actor.user, actor.service]
+        if case_ids is not None:
+            where.append(f"c.case_id IN ({','.join('?' * len(case_ids))})")
+            params += case_ids
+        views = self.statistics.views
+        rows = views.read(
+            f"SELECT {CASE_COLUMNS} FROM cv_cases c WHERE {' AND '.join(where)}"  # noqa: S608
+            " ORDER BY c.position LIMIT ?",
+            (*params, limit),
+        )
+        ids = [r[0] for r in rows]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        participants = views.read(
+            f"SELECT case_id, service FROM cv_participants WHERE case_id IN ({marks})", ids  # noqa: S608
+        )
+        consents = views.read(
+            "SELECT consent_id, case_id, services, valid_until, status FROM cv_consents"  # noqa: S608
+            f" WHERE case_id IN ({marks})",
+            ids,
+        )
+        return facts_from_rows(rows, participants, consents)
 
     def read_case(self, actor: Actor, case_id: UUID, *, action: str = "read-case") -> Case:
         """A case as its reader may see it; the read is recorded in its access log."""
@@ -840,16 +892,20 @@ class Stafettlogg(Application[UUID]):
         now = self.clock()
         self._visible_case(actor, case_id, now.date())
         self._log_read(actor, case_id, "read-access-log", now)
+        self.statistics.catch_up()
         return [
             {
-                "at": event.timestamp,
-                "user": event.user,
-                "role": event.role,
-                "service": event.service,
-                "action": event.action,
+                "at": datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC),
+                "user": user,
+                "role": role,
+                "service": service,
+                "action": action,
             }
-            for event in self.events.get(access_log_id(case_id))
-            if type(event).__name__ == "AccessRecorded"
+            for at, user, role, service, action in self.statistics.views.read(
+                "SELECT at, user, role, service, action FROM cv_access WHERE case_id = ?"
+                " ORDER BY seq",
+                (str(case_id),),
+            )
         ]
 
     def inbox(self, actor: Actor) -> dict[str, list[dict[str, Any]]]:
@@ -857,29 +913,35 @@ class Stafettlogg(Application[UUID]):
         self._require_case_work(actor)
         today = self.clock().date()
         soon = today + timedelta(days=CONSENT_WARNING_DAYS)
-        handovers: list[dict[str, Any]] = []
-        actions: list[dict[str, Any]] = []
-        consents: list[dict[str, Any]] = []
-        for case_id in self.case_ids():
-            case = self.get_case(case_id)
-            state = case.state
-            if not case.is_open or state.municipality not in actor.municipalities:
-                continue
-            pending = state.pending_handover
-            if pending is not None and (pending.to_user, pending.to_service) == (
-                actor.user, actor.service,
-            ):
-                handovers.append({"case": case.id, "handover": pending})
-            if not may_see_content(case, actor, today):
-                continue
-            for item in state.actions.values():
-                if item.status == "open" and item.evaluate_by < today and (
-                    item.responsible_service == actor.service
-                ):
-                    actions.append({"case": case.id, "action": item})
-            for consent in state.consents.values():
-                if case.consent_status(consent, today) == "active" and consent.valid_until <= soon:
-                    consents.append({"case": case.id, "consent": consent})
+        views = self.statistics.views
+        self.statistics.catch_up()
+        open_cases = [
+            f for f in self._case_rows(actor, status="open", limit=1_000_000)
+            if may_see_case(f, actor, today)
+        ]
+        handovers = [
+            {"case": f.id, "handover": f}
+            for f in open_cases if f.pending_recipient == (actor.user, actor.service)
+        ]
+        readable = {str(f.id): f for f in open_cases if may_see_content(f, actor, today)}
+        actions = [
+            {"case": UUID(case_id), "id": UUID(action_id), "responsible_service": service,
+             "evaluate_by": date.fromisoformat(by)}
+            for action_id, case_id, service, by in views.read(
+                "SELECT action_id, case_id, responsible_service, evaluate_by FROM cv_actions"
+                " WHERE responsible_service = ? AND status = 'open' AND evaluate_by < ?"
+                " ORDER BY evaluate_by, action_id",
+                (actor.service, today.isoformat()),
+            )
+            if case_id in readable
+        ]
+        consents = [
+            {"case": f.id, "id": UUID(consent_id), "services": sorted(services),
+             "valid_until": until}
+            for f in readable.values()
+            for consent_id, (services, until, status) in sorted(f.consents.items())
+            if status == "active" and today <= until <= soon
+        ]
         return {"handovers": handovers, "actions_due": actions, "consents_expiring": consents}
 
     def open_case_for_child(self, child_id: UUID) -> UUID | None:

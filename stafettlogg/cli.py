@@ -190,6 +190,41 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # --- serve ------------------------------------------------------------------------
 
 
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    """Forget the views and read every event again, with a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from stafettlogg.application import Stafettlogg
+
+    console = Console(stderr=True)
+    app = Stafettlogg(settings)
+    try:
+        with Progress(
+            TextColumn("[bold]Gjenoppbygger visninger[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("hendelser"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=not console.is_terminal,
+        ) as progress:
+            task = progress.add_task("rebuild", total=app.statistics.source.last_position())
+            started = time.perf_counter()
+            try:
+                read = app.statistics.rebuild(
+                    args.view,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            except ValueError as exc:
+                raise CommandError(str(exc), EXIT_USAGE) from None
+            elapsed = time.perf_counter() - started
+    finally:
+        app.close()
+    print(f"Gjenoppbygget: {read} hendelser lest på {elapsed:.1f} s.")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -296,6 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="kommunenummer the user acts for; repeat for several",
     )
     token.set_defaults(handler=cmd_token)
+
+    projections = commands.add_parser("projections", help="the read models and statistics views")
+    actions = projections.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    rebuild = actions.add_parser("rebuild", help="rebuild views from the first event")
+    rebuild.add_argument("--view", help="only this view (default: all)")
+    rebuild.set_defaults(handler=cmd_rebuild)
     return parser
 
 

@@ -63,6 +63,8 @@ class Settings:
     token_ttl_minutes: int = 480
     token_algorithm: str = "HS256"
     rate_limit_per_minute: int = 1200
+    views_path: str = ""
+    disclosure_threshold: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +91,9 @@ class Settings:
             rate_limit_per_minute=_int(
                 env, "STAFETTLOGG_RATE_LIMIT_PER_MINUTE", 1200, 1, 1_000_000
             ),
+            views_path=env.get("STAFETTLOGG_VIEWS_PATH") or str(data_dir / "views.sqlite3"),
+            # Counts below the threshold are hidden; never below 3 (brief, section 4).
+            disclosure_threshold=_int(env, "STAFETTLOGG_DISCLOSURE_THRESHOLD", 5, 3, 1000),
         )
 
     def youth_consent_age_for(self, municipality: str) -> int:

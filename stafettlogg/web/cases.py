@@ -51,6 +51,7 @@ from stafettlogg.web.schemas import (
     ReasonIn,
     SatisfactionIn,
     case_out,
+    case_summary_out,
 )
 
 T = TypeVar("T")
@@ -201,7 +202,7 @@ class CaseController(Controller):
         )
         today = app.clock().date()
         return CaseListOut(
-            items=[case_out(c, today) for c in page],
+            items=[case_summary_out(c, today) for c in page],
             next=None if last is None else str(last),
         )
 
@@ -530,24 +531,24 @@ async def inbox(app: App, actor: Caller) -> InboxOut:
     return InboxOut(
         handovers=[
             InboxHandoverOut(
-                case=i["case"], id=i["handover"].id, to_user=i["handover"].to_user,
-                to_service=i["handover"].to_service, requested_by=i["handover"].requested_by,
-                requested_at=i["handover"].requested_at,
+                case=f.id, id=UUID(f.pending_id), to_user=f.pending_to_user,
+                to_service=f.pending_to_service, requested_by=f.pending_requested_by,
+                requested_at=summary.pending_handover.requested_at,
             )
-            for i in waiting["handovers"]
+            for item in waiting["handovers"]
+            for f in [item["handover"]]
+            for summary in [case_summary_out(f, app.clock().date())]
         ],
         actions_due=[
             InboxActionOut(
-                case=i["case"], id=i["action"].id,
-                responsible_service=i["action"].responsible_service,
-                evaluate_by=i["action"].evaluate_by,
+                case=i["case"], id=i["id"], responsible_service=i["responsible_service"],
+                evaluate_by=i["evaluate_by"],
             )
             for i in waiting["actions_due"]
         ],
         consents_expiring=[
             InboxConsentOut(
-                case=i["case"], id=i["consent"].id, services=list(i["consent"].services),
-                valid_until=i["consent"].valid_until,
+                case=i["case"], id=i["id"], services=i["services"], valid_until=i["valid_until"],
             )
             for i in waiting["consents_expiring"]
         ],

@@ -8,7 +8,7 @@ from the domain's state by the `*_out` functions here, and only
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -16,6 +16,7 @@ import msgspec
 from msgspec import Meta
 
 from domain.case import Case, Consent
+from projections.case_views import CaseFacts
 from domain.services import ServiceInfo
 from domain.values import CloseReason, EntryKind, EvaluationOutcome, Level0Step, Sector
 
@@ -218,8 +219,38 @@ class CaseOut(msgspec.Struct):
     concern: str | None = None
 
 
+class ServiceRef(msgspec.Struct):
+    service: str
+
+
+class ConsentSummaryOut(msgspec.Struct):
+    id: UUID
+    services: list[str]
+    valid_until: date
+    status: str
+
+
+class CaseSummaryOut(msgspec.Struct):
+    """A case as the case list shows it: no personal data, no free text."""
+
+    id: UUID
+    status: str
+    level: int
+    municipality: str
+    opened_at: datetime
+    closed_at: datetime | None
+    holder: HolderOut
+    pending_handover: PendingHandoverOut | None
+    participants: list[ServiceRef]
+    consents: list[ConsentSummaryOut]
+    coordinator: CoordinatorOut | None
+    responsibility_group: bool
+    individual_plan: bool
+    version: int
+
+
 class CaseListOut(msgspec.Struct):
-    items: list[CaseOut]
+    items: list[CaseSummaryOut]
     next: str | None
 
 
@@ -395,4 +426,48 @@ def case_out(
             has_national_id=child["national_id"] is not None,
         ),
         concern=None if child is None else child["concern"],
+    )
+
+
+def _instant(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+
+
+def case_summary_out(f: CaseFacts, on: date) -> CaseSummaryOut:
+    """A row of the case list, with participants and consents as of a day."""
+    return CaseSummaryOut(
+        id=f.id,
+        status=f.status,
+        level=f.level,
+        municipality=f.municipality,
+        opened_at=_instant(f.opened_at),  # type: ignore[arg-type]
+        closed_at=_instant(f.closed_at),
+        holder=HolderOut(user=f.holder_user, service=f.holder_service),
+        pending_handover=None if f.pending_id is None else PendingHandoverOut(
+            id=UUID(f.pending_id),
+            to_user=f.pending_to_user or "",
+            to_service=f.pending_to_service or "",
+            requested_by=f.pending_requested_by or "",
+            requested_at=_instant(f.pending_requested_at),  # type: ignore[arg-type]
+        ),
+        participants=[
+            ServiceRef(service=s) for s in sorted(f.participants) if f.is_taking_part(s, on)
+        ],
+        consents=[
+            ConsentSummaryOut(
+                id=UUID(consent_id),
+                services=sorted(services),
+                valid_until=until,
+                status=status if status != "active" or until >= on else "expired",
+            )
+            for consent_id, (services, until, status) in sorted(f.consents.items())
+        ],
+        coordinator=None if f.coordinator_user is None else CoordinatorOut(
+            user=f.coordinator_user, service=f.coordinator_service or ""
+        ),
+        responsibility_group=f.responsibility_group,
+        individual_plan=f.individual_plan,
+        version=f.version,
     )
