@@ -1,0 +1,651 @@
+"""Disclosure control for published counts: which cells of a table to hide.
+
+Pure and deterministic: the same table and relations always give the same hidden
+cells, whatever order the caller built them in. Standard library only.
+
+The policy (bti-domain.md section 4):
+
+* **Primary suppression.** A count of 1 .. threshold-1 distinct children is hidden
+  (default threshold 5, never below 3). Zero is published.
+* **Secondary suppression.** Further cells are hidden until no hidden value can be
+  derived by adding or subtracting published cells and the table's relations
+  (a total equals the sum of its parts, along every dimension, and for flows a
+  year equals its halves, a half its quarters, a quarter its months).
+* **Means** only over ``min_answers_for_mean`` answers or more.
+
+The criterion
+-------------
+Each relation ``total = sum(parts)`` is a row ``total - sum(parts) = 0``. Substitute
+the published values: what is left is a linear system over the hidden cells. A hidden
+cell ``h`` can be worked out exactly iff the unit vector ``e_h`` is in the row space of
+that system restricted to the hidden cells, i.e. iff some combination of relations
+touches ``h`` and published cells only. Equivalently, ``h`` is safe iff some change
+of the hidden cells alone keeps every relation true and changes ``h``.
+
+The algorithm
+-------------
+Each connected part of the relation system (a year of a flow, a period of a stock)
+is solved on its own, so identical parts get identical patterns.
+
+1. *Primary*: hide every count 1 .. threshold-1.
+2. *Fast pass*: while a relation has exactly one hidden cell (which it gives away
+   directly), hide one more of its cells (rules below). Necessary, not sufficient.
+3. *Exact pass*: Gaussian elimination over GF(p), p = 2**61 - 1, in sparse rows
+   (dicts ``column -> coefficient``) holding published columns only:
+
+   * *rest* rows: combinations of relations that touch no hidden cell;
+   * *exposed* rows: ``a * h + (published cells)``, one per hidden cell ``h`` that
+     can be derived (the row is the derivation).
+
+   Hiding a cell ``c``: if some rest row touches ``c``, ``c`` itself can be derived:
+   the sparsest such row becomes its exposed row and ``c`` is eliminated from every
+   other row. Otherwise ``c`` is a free column of the hidden system: every exposed
+   row through ``c`` now holds two hidden cells, so those cells are safe for good
+   (hiding more cells only widens the set of tables that agree with what is
+   published) and their rows are dropped. This is the fully reduced elimination of
+   the hidden-cell system, one column at a time: the derivable cells are exactly
+   the exposed rows, at every moment, never recomputed from scratch.
+
+   While a cell is exposed (lowest ``CellKey`` first), hide one published cell of
+   its derivation. After the cells of steps 1-2 are in, derivation rows are no
+   longer rewritten at each step but kept as a base plus the multiples of later
+   pivot rows (computed column-wise), which keeps big tables fast.
+
+Complementary cells are chosen by a fixed rule, in this order of preference:
+
+1. a non-zero value (a hidden zero protects little: the attacker still learns that
+   the hidden cells of a relation add up to the small count). Zeros are left out
+   of the elimination altogether unless a derivation runs through zeros only;
+2. (exact pass) a cell whose hiding protects at once (no rest row touches it);
+3. a cell that is less of a total (fewer "all" coordinates, finer period);
+4. a cell that protects other exposed cells too (is in more derivations; in the
+   exact pass counted on the rows as they were when the pass began);
+5. the smallest value, then the lowest ``CellKey``.
+
+This always ends: each step hides one more cell, and with every cell hidden nothing
+can be derived (for consistent relations).
+
+What this protects and what it does not
+---------------------------------------
+Protected: exact derivation of any hidden cell by linear combinations of published
+cells and the given relations (differencing totals, a year minus its quarters, any
+chain of these).
+
+Not protected (callers and reviewers must know):
+
+* interval bounds from non-negativity (e.g. ``h + c = 6`` with both hidden tells
+  ``0 <= h <= 6``); rule 1 keeps complements away from zeros, so a complement is at
+  least ``threshold``, but the width of the feasible interval is not checked;
+* insiders who know some of the children (the "singleton" problem: a worker who
+  knows one child of a two-cell pair learns the other);
+* relations the caller does not pass, e.g. between indicators (coordinator <=
+  holder), or between patterns computed on different slices or at different times
+  (a growing year): compute the pattern once over the full grid and slice it for
+  every request;
+* over GF(p) instead of the rationals, a derivation over Q is missed only if p
+  divides the relevant minors, which for these +-1 sum relations does not happen
+  in practice (the test suite cross-checks with exact fractions).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "ALL",
+    "CellKey",
+    "Level",
+    "Policy",
+    "Relation",
+    "derivable",
+    "grid_relations",
+    "mean_or_none",
+    "suppress",
+]
+
+Level = int | Literal["all"]
+
+ALL = "all"
+
+#: The prime of the field the elimination runs in (a Mersenne prime).
+P = (1 << 61) - 1
+
+MIN_THRESHOLD = 3
+
+
+@dataclass(frozen=True, order=True)
+class CellKey:
+    """One cell of a published table. Strings everywhere, so keys sort."""
+
+    period: str  # "2026", "2026-H1", "2026-Q3", "2026-03"
+    municipality: str  # "4225" or "all"
+    sector: str  # "skole" ... or "all"
+    level: str  # "0".."3" or "all"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``value(total) == sum(value(p) for p in parts)``; all integer counts."""
+
+    total: CellKey
+    parts: tuple[CellKey, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Counts 1 .. threshold-1 are hidden; means need min_answers_for_mean answers."""
+
+    threshold: int = 5
+    min_answers_for_mean: int = 5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int):
+            raise ValueError("threshold must be an integer")
+        if self.threshold < MIN_THRESHOLD:
+            raise ValueError(
+                f"threshold must be at least {MIN_THRESHOLD} (got {self.threshold}): "
+                "counts of 1 or 2 children can point at a family"
+            )
+        if isinstance(self.min_answers_for_mean, bool) or not isinstance(
+            self.min_answers_for_mean, int
+        ):
+            raise ValueError("min_answers_for_mean must be an integer")
+        if self.min_answers_for_mean < MIN_THRESHOLD:
+            raise ValueError(
+                f"min_answers_for_mean must be at least {MIN_THRESHOLD} "
+                f"(got {self.min_answers_for_mean}): a mean of one or two answers reveals them"
+            )
+
+
+def mean_or_none(total: float, answers: int, policy: Policy) -> float | None:
+    """The mean ``total / answers``, or None when there are too few answers to publish it."""
+    if answers < 0:
+        raise ValueError("answers must not be negative")
+    if answers < policy.min_answers_for_mean:
+        return None
+    return total / answers
+
+
+# --------------------------------------------------------------------------- periods
+
+_YEAR = re.compile(r"^(\d{4})$")
+_HALF = re.compile(r"^(\d{4})-H([12])$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _period_children(period: str) -> tuple[int, list[str]]:
+    """(granularity, direct sub-periods): month 0, quarter 1, half 2, year 3."""
+    if m := _MONTH.match(period):
+        return 0, []
+    if m := _QUARTER.match(period):
+        y, q = m.group(1), int(m.group(2))
+        return 1, [f"{y}-{month:02d}" for month in range(3 * q - 2, 3 * q + 1)]
+    if m := _HALF.match(period):
+        y, h = m.group(1), int(m.group(2))
+        return 2, [f"{y}-Q{q}" for q in (2 * h - 1, 2 * h)]
+    if m := _YEAR.match(period):
+        y = m.group(1)
+        return 3, [f"{y}-H1", f"{y}-H2"]
+    raise ValueError(f"period {period!r} is not YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM")
+
+
+def _granularity(period: str) -> int:
+    return _period_children(period)[0]
+
+
+# --------------------------------------------------------------------------- relations
+
+
+def grid_relations(keys: Iterable[CellKey], *, additive_over_time: bool) -> list[Relation]:
+    """The relations of a table with margins, sorted.
+
+    Margins: for every period and every combination of the other two dimensions'
+    values (their "all" included), the "all" cell of each of municipality, sector
+    and level equals the sum over that dimension's other values present in ``keys``.
+
+    Time, only if ``additive_over_time`` (flows, "during the period"): for every
+    (municipality, sector, level), year = H1 + H2, H1 = Q1 + Q2, H2 = Q3 + Q4 and
+    each quarter = its three months. A sub-period that is absent is replaced by its
+    own sub-periods when they are all present; a relation whose parts cannot be
+    covered is left out. Stocks ("at the end of the period") get no time relations.
+
+    ``keys`` should be the full grid, zeros included: a cell that is absent is
+    taken as structurally empty. A margin with no parts present gives no relation.
+    """
+    key_set = set(keys)
+    for k in key_set:
+        _period_children(k.period)  # validates the period
+    relations: set[Relation] = set()
+
+    dims = ("municipality", "sector", "level")
+    domains = {d: sorted({getattr(k, d) for k in key_set}) for d in dims}
+    periods = sorted({k.period for k in key_set})
+
+    for period in periods:
+        for d in dims:
+            others = [o for o in dims if o != d]
+            values = [v for v in domains[d] if v != ALL]
+            for a, b in itertools.product(domains[others[0]], domains[others[1]]):
+                base = {"period": period, others[0]: a, others[1]: b}
+                total = CellKey(**base, **{d: ALL})
+                if total not in key_set:
+                    continue
+                parts = tuple(
+                    k for v in values if (k := CellKey(**base, **{d: v})) in key_set
+                )
+                if parts:
+                    relations.add(Relation(total, parts))
+
+    if additive_over_time:
+        present = {k.period for k in key_set}
+        coords = sorted({(k.municipality, k.sector, k.level) for k in key_set})
+        for period in periods:
+            _, children = _period_children(period)
+            if not children:
+                continue
+            cover: list[str] = []
+            for child in children:
+                sub = _cover(child, present)
+                if sub is None:
+                    break
+                cover.extend(sub)
+            else:
+                for m, s, lv in coords:
+                    total = CellKey(period, m, s, lv)
+                    if total not in key_set:
+                        continue
+                    parts = tuple(CellKey(p, m, s, lv) for p in cover)
+                    if all(p in key_set for p in parts):
+                        relations.add(Relation(total, parts))
+
+    return sorted(relations, key=lambda r: (r.total, r.parts))
+
+
+def _cover(period: str, present: set[str]) -> list[str] | None:
+    """Present periods that exactly partition ``period`` (itself if present)."""
+    if period in present:
+        return [period]
+    _, children = _period_children(period)
+    if not children:
+        return None
+    out: list[str] = []
+    for child in children:
+        sub = _cover(child, present)
+        if sub is None:
+            return None
+        out.extend(sub)
+    return out
+
+
+# --------------------------------------------------------------------------- engine
+
+_REST = -1
+_GONE = -2
+
+
+class _Engine:
+    """The hidden-cell system, reduced incrementally over GF(P). See the module doc."""
+
+    def __init__(
+        self,
+        n_cells: int,
+        relations: Sequence[tuple[int, Sequence[int]]],
+        columns: Sequence[int] | None = None,
+    ) -> None:
+        """``columns[c]`` false: cell c stays published whatever happens, so it is
+        substituted by its value at once (left out of the rows). Exposure does not
+        depend on published cells at all; they are kept only as candidates."""
+        self.hidden = bytearray(n_cells)
+        self.rows: list[dict[int, int] | None] = []
+        self.kind: list[int] = []  # _REST, _GONE, or the exposed hidden cell
+        self.col_rest: list[set[int]] = [set() for _ in range(n_cells)]
+        self.col_exp: list[set[int]] = [set() for _ in range(n_cells)]
+        self.exposed_row: dict[int, int] = {}  # hidden cell -> its derivation row
+        self.heap: list[int] = []
+        # Lazy mode (see ``freeze``): derivation rows are no longer updated in place.
+        self.lazy = False
+        self.op_q: list[dict[int, int]] = []  # op k: the published part q_k of its row
+        self.op_lam: list[dict[int, int]] = []  # op k: h -> lambda_k(h)
+        self.qcol: dict[int, list[tuple[int, int]]] = {}  # column -> [(k, q_k[column])]
+        for total, parts in relations:
+            row: dict[int, int] = {total: 1}
+            for p in parts:
+                row[p] = (row.get(p, 0) - 1) % P
+            row = {c: v for c, v in row.items() if v and (columns is None or columns[c])}
+            if not row:
+                continue
+            r = len(self.rows)
+            self.rows.append(row)
+            self.kind.append(_REST)
+            for c in row:
+                self.col_rest[c].add(r)
+
+    # -- row bookkeeping -----------------------------------------------------------
+
+    def _index(self, r: int) -> list[set[int]]:
+        return self.col_rest if self.kind[r] == _REST else self.col_exp
+
+    def _drop(self, r: int) -> None:
+        row = self.rows[r]
+        assert row is not None
+        index = self._index(r)
+        for c in row:
+            index[c].discard(r)
+        h = self.kind[r]
+        if h >= 0:
+            del self.exposed_row[h]
+        self.kind[r] = _GONE
+        self.rows[r] = None
+
+    # -- the one operation ---------------------------------------------------------
+
+    def hide(self, c: int) -> None:
+        if self.hidden[c]:
+            return
+        self.hidden[c] = 1
+        rest = self.col_rest[c]
+        if not rest:
+            # c is a free column: every derivation through c now has two hidden cells.
+            if self.lazy:
+                for r in sorted(self.exposed_row[h] for h in self.column(c)):
+                    self._drop(r)
+            else:
+                for r in sorted(self.col_exp[c]):
+                    self._drop(r)
+            return
+        # c can be derived; the sparsest rest row through c becomes its derivation.
+        r0 = min(rest, key=lambda r: (len(self.rows[r]), r))  # type: ignore[arg-type]
+        row0 = self.rows[r0]
+        assert row0 is not None
+        inv = pow(row0[c], P - 2, P)
+        if self.lazy:
+            # lambda_k(h): the multiple of this op's row each derivation takes away.
+            self.op_lam.append({h: v * inv % P for h, v in self.column(c).items()})
+            targets = sorted(rest - {r0})
+        else:
+            targets = sorted((rest | self.col_exp[c]) - {r0})
+        for r in targets:
+            row = self.rows[r]
+            assert row is not None
+            index = self._index(r)
+            f = row[c] * inv % P
+            for col, v in row0.items():
+                new = (row.get(col, 0) - f * v) % P
+                if new:
+                    if col not in row:
+                        index[col].add(r)
+                    row[col] = new
+                else:
+                    if col in row:
+                        del row[col]
+                        index[col].discard(r)
+            if not row and self.kind[r] == _REST:  # a redundant relation
+                self._drop(r)
+        # r0 moves from rest to exposed(c), without its (now hidden) column c.
+        for col in row0:
+            self.col_rest[col].discard(r0)
+        del row0[c]  # may leave it empty: the relations alone force c (to zero)
+        self.kind[r0] = c
+        for col in row0:
+            self.col_exp[col].add(r0)
+        self.exposed_row[c] = r0
+        heapq.heappush(self.heap, c)
+        if self.lazy:
+            k = len(self.op_q)
+            self.op_q.append(row0)  # row0 is frozen from now on: it is a base row
+            for col, v in row0.items():
+                self.qcol.setdefault(col, []).append((k, v))
+
+    # -- lazy mode -------------------------------------------------------------------
+    #
+    # Once every cell to hide up front is hidden, most hidden cells may be exposed
+    # with long derivation rows, and every later elimination would touch nearly all
+    # of them. From ``freeze`` on, a derivation row is kept as its base (the row as
+    # it was then, or as it was made) and the ops after it: the current row of h is
+    #     R_h = base_h - sum over later ops k of lambda_k(h) * q_k,
+    # where lambda_k(h) = (R_h before op k)[c_k] / a_k is computed for all rows at
+    # once, column-wise, when op k happens. Rest rows stay eagerly reduced.
+
+    def freeze(self) -> None:
+        self.lazy = True
+
+    def column(self, x: int) -> dict[int, int]:
+        """Current non-zero entries R_h[x] of the exposed rows (lazy mode)."""
+        out: dict[int, int] = {}
+        rows, kind = self.rows, self.kind
+        for r in self.col_exp[x]:
+            out[kind[r]] = rows[r][x]  # type: ignore[index]
+        live = self.exposed_row
+        for k, v in self.qcol.get(x, ()):
+            for h, lam in self.op_lam[k].items():
+                if h in live:
+                    out[h] = out.get(h, 0) - lam * v
+        return {h: w for h, w in out.items() if w % P}
+
+    def row_of(self, h: int) -> dict[int, int]:
+        """The current derivation row of the exposed cell h."""
+        base = self.rows[self.exposed_row[h]]
+        assert base is not None
+        if not self.lazy:
+            return base
+        out = dict(base)
+        for k, lam_k in enumerate(self.op_lam):
+            lam = lam_k.get(h)
+            if lam:
+                for col, v in self.op_q[k].items():
+                    out[col] = out.get(col, 0) - lam * v
+        # Pivot columns hidden since the base cancel exactly (that is what lambda is
+        # for); they are left out rather than computed.
+        hidden = self.hidden
+        return {col: w % P for col, w in out.items() if w % P and not hidden[col]}
+
+    def first_exposed(self) -> int | None:
+        while self.heap:
+            h = self.heap[0]
+            if h in self.exposed_row:
+                return h
+            heapq.heappop(self.heap)
+        return None
+
+
+def _prepare(
+    relations: Sequence[Relation], cells: Iterable[CellKey]
+) -> tuple[list[CellKey], dict[CellKey, int], list[tuple[int, tuple[int, ...]]]]:
+    """Cells in CellKey order, their index, and the relations as sorted index tuples
+    (so nothing depends on the order the caller built things in)."""
+    keys = set(cells)
+    for rel in relations:
+        keys.add(rel.total)
+        keys.update(rel.parts)
+    order = sorted(keys)
+    index = {k: i for i, k in enumerate(order)}
+    rels = sorted({(index[r.total], tuple(sorted(index[p] for p in r.parts))) for r in relations})
+    return order, index, rels
+
+
+def _components(
+    n: int, rels: Sequence[tuple[int, tuple[int, ...]]]
+) -> list[tuple[list[int], list[tuple[int, tuple[int, ...]]]]]:
+    """The connected parts of the relation system: (cells, relations) each, in order."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for total, parts in rels:
+        a = find(total)
+        for p in parts:
+            b = find(p)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+                a = min(a, b)
+    cells: dict[int, list[int]] = {}
+    for i in range(n):
+        cells.setdefault(find(i), []).append(i)
+    groups: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+    for rel in rels:
+        groups.setdefault(find(rel[0]), []).append(rel)
+    return [(cells[root], groups.get(root, [])) for root in sorted(cells)]
+
+
+def suppress(
+    values: Mapping[CellKey, int],
+    relations: Sequence[Relation],
+    policy: Policy,
+) -> frozenset[CellKey]:
+    """The cells to hide: primary (1 <= v < threshold) and secondary suppression.
+
+    Every key named by a relation must have a value, and every relation must hold;
+    otherwise ValueError (a table that does not add up cannot be protected by
+    reasoning about its sums). Values are non-negative integers; zero is published.
+    """
+    for k, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"value of {k} must be an integer count, got {v!r}")
+        if v < 0:
+            raise ValueError(f"value of {k} must not be negative, got {v}")
+    for rel in relations:
+        for k in (rel.total, *rel.parts):
+            if k not in values:
+                raise ValueError(f"relation names {k}, which has no value")
+        if values[rel.total] != sum(values[p] for p in rel.parts):
+            raise ValueError(f"relation does not hold: {rel.total} != sum of its parts")
+
+    order, _, rels = _prepare(relations, values.keys())
+    hidden: set[CellKey] = set()
+    for cells, part_rels in _components(len(order), rels):
+        local = {g: i for i, g in enumerate(cells)}  # keeps CellKey order
+        keys = [order[g] for g in cells]
+        local_rels = [(local[t], tuple(local[p] for p in parts)) for t, parts in part_rels]
+        for i in _suppress_part(keys, [values[k] for k in keys], local_rels, policy):
+            hidden.add(keys[i])
+    return frozenset(hidden)
+
+
+def _suppress_part(
+    keys: Sequence[CellKey],
+    val: Sequence[int],
+    rels: Sequence[tuple[int, tuple[int, ...]]],
+    policy: Policy,
+) -> list[int]:
+    """Suppression in one connected part; cells are indices into ``keys``."""
+    n = len(keys)
+    totalness = [
+        _granularity(k.period) + (k.municipality == ALL) + (k.sector == ALL) + (k.level == ALL)
+        for k in keys
+    ]
+    hidden = bytearray(1 if 1 <= v < policy.threshold else 0 for v in val)
+    if not rels:
+        return [i for i in range(n) if hidden[i]]
+
+    _singletons(hidden, rels, val, totalness)
+
+    # Zeros are not chosen as complements while a non-zero cell will do, so they are
+    # left out of the elimination: much less fill-in. Should a derivation run
+    # through zeros only, start over with every cell (keeping what is hidden).
+    columns: bytearray | None = bytearray(1 if v or hidden[i] else 0 for i, v in enumerate(val))
+    while True:
+        engine = _Engine(n, rels, columns)
+        # Finer, less aggregated cells first: the outcome does not depend on the
+        # order, but the fill-in of the elimination does.
+        for i in sorted((i for i in range(n) if hidden[i]), key=lambda i: (totalness[i], i)):
+            engine.hide(i)
+        engine.freeze()
+        stuck = None
+        while (h := engine.first_exposed()) is not None:
+            row = engine.row_of(h)
+            if not row:
+                stuck = h
+                break
+            engine.hide(_complement(engine, row, val, totalness))
+        if stuck is None:
+            return [i for i in range(n) if engine.hidden[i]]
+        if columns is None:
+            raise ValueError(
+                f"the relations alone force the value of {keys[stuck]}: they are redundant "
+                "in a way no suppression can protect (e.g. a total equal to one part "
+                "in one relation and to more parts in another)"
+            )
+        columns = None
+        hidden = engine.hidden
+
+
+def _complement(
+    engine: _Engine, row: Mapping[int, int], val: Sequence[int], totalness: Sequence[int]
+) -> int:
+    """The published cell of a derivation to hide next (the fixed rule of the module doc)."""
+    return min(
+        row,
+        key=lambda c: (
+            val[c] == 0,  # only after a fallback to every cell
+            bool(engine.col_rest[c]),  # derivable itself: does not protect at once
+            totalness[c],  # details before totals
+            -len(engine.col_exp[c]),  # in more derivations: protects others too
+            val[c],
+            c,
+        ),
+    )
+
+
+def _singletons(
+    hidden: bytearray,
+    rels: Sequence[tuple[int, tuple[int, ...]]],
+    val: Sequence[int],
+    totalness: Sequence[int],
+) -> None:
+    """The fast first pass: no relation may have exactly one hidden cell.
+
+    While one has, hide one more of its cells (non-zero first, then the least of a
+    total, then the one in most such relations, then the smallest, then the lowest
+    key). Necessary, not sufficient: the exact pass follows.
+    """
+    members = [tuple(dict.fromkeys((t, *parts))) for t, parts in rels]
+    by_cell: dict[int, list[int]] = {}
+    for r, cells in enumerate(members):
+        for c in cells:
+            by_cell.setdefault(c, []).append(r)
+    n_hidden = [sum(hidden[c] for c in cells) for cells in members]
+    lonely = {r for r, n in enumerate(n_hidden) if n == 1}
+    while lonely:
+        r = min(lonely)
+        published = [c for c in members[r] if not hidden[c]]
+        if not published:  # cannot happen: one hidden cell and a relation of >= 2 cells
+            lonely.discard(r)
+            continue
+        best = min(
+            published,
+            key=lambda c: (
+                val[c] == 0,
+                totalness[c],
+                -sum(1 for q in by_cell[c] if q in lonely),
+                val[c],
+                c,
+            ),
+        )
+        hidden[best] = 1
+        for q in by_cell[best]:
+            n_hidden[q] += 1
+            if n_hidden[q] == 1:
+                lonely.add(q)
+            elif n_hidden[q] == 2:
+                lonely.discard(q)
+
+
+def derivable(relations: Sequence[Relation], hidden: Iterable[CellKey]) -> frozenset[CellKey]:
+    """The hidden cells whose value follows exactly from the published cells and the
+    relations (an audit of a pattern; empty for any result of ``suppress``)."""
+    hidden = set(hidden)
+    order, index, rels = _prepare(relations, hidden)
+    engine = _Engine(len(order), rels, bytearray(k in hidden for k in order))
+    for k in sorted(hidden):
+        engine.hide(index[k])
+    return frozenset(order[h] for h in engine.exposed_row)
