@@ -90,6 +90,7 @@ def on_domain_error(_: Request[Any, Any, Any], exc: errors.DomainError) -> Respo
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '(?P<name>[^']+)'")
 _NAMED = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
 
 
@@ -116,7 +117,12 @@ def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> 
         field_error(str(item.get("message", "ugyldig verdi")), item.get("key"))
         for item in exc.extra or []
         if isinstance(item, dict)
-    ] or [FieldError(field="body", message="Innholdet er ikke gyldig JSON for denne ressursen.")]
+    ]
+    missing = _MISSING_PARAMETER.search(str(exc.detail or ""))
+    if not found and missing:
+        found = [FieldError(field=missing["name"], message="Parameteren mangler (påkrevd).")]
+    if not found:
+        found = [FieldError(field="body", message="Innholdet er ikke gyldig JSON for denne ressursen.")]
     return invalid_input(found)
 
 
