@@ -29,7 +29,8 @@ is solved on its own, so identical parts get identical patterns.
 
 1. *Primary*: hide every count 1 .. threshold-1.
 2. *Fast pass*: while a relation has exactly one hidden cell (which it gives away
-   directly), hide one more of its cells (rules below). Necessary, not sufficient.
+   directly: all sectors minus the others), hide one more of its cells.
+   Necessary, not sufficient.
 3. *Exact pass*: Gaussian elimination over GF(p), p = 2**61 - 1, in sparse rows
    (dicts ``column -> coefficient``) holding published columns only:
 
@@ -46,24 +47,30 @@ is solved on its own, so identical parts get identical patterns.
    the hidden-cell system, one column at a time: the derivable cells are exactly
    the exposed rows, at every moment, never recomputed from scratch.
 
-   While a cell is exposed (lowest ``CellKey`` first), hide one published cell of
-   its derivation. After the cells of steps 1-2 are in, derivation rows are no
-   longer rewritten at each step but kept as a base plus the multiples of later
-   pivot rows (computed column-wise), which keeps big tables fast.
+   The cells of steps 1-2 are hidden first; then, while a cell is exposed (lowest
+   ``CellKey`` first), one published cell of its derivation is hidden, chosen by
+   the rule below. Two things keep a year of a flow fast: relations that follow
+   from the others are dropped before anything else (a table with margins states
+   most sums several times over), and derivation rows are never rewritten: each is
+   kept as the row it was made from plus the multiples of later pivot rows,
+   computed column-wise for all of them at once.
 
-Complementary cells are chosen by a fixed rule, in this order of preference:
+Zeros are published and never hidden. They never need to be: a derivation adds up
+the published cells in it to a non-zero hidden count, so one of them is non-zero.
+(They are left out of the elimination altogether.) Complementary cells are chosen
+by a fixed rule, in this order of preference:
 
-1. a non-zero value (a hidden zero protects little: the attacker still learns that
-   the hidden cells of a relation add up to the small count). Zeros are left out
-   of the elimination altogether unless a derivation runs through zeros only;
-2. (exact pass) a cell whose hiding protects at once (no rest row touches it);
-3. a cell that is less of a total (fewer "all" coordinates, finer period);
-4. a cell that protects other exposed cells too (is in more derivations; in the
-   exact pass counted on the rows as they were when the pass began);
+1. a cell whose hiding protects at once (it cannot be derived itself);
+2. a cell that is less of a total (fewer "all" coordinates, finer period);
+3. a cell in fewer rest rows (closer to protecting at once);
+4. a cell in more derivations (protects other exposed cells too; counted on the
+   derivations as first found);
 5. the smallest value, then the lowest ``CellKey``.
 
-This always ends: each step hides one more cell, and with every cell hidden nothing
-can be derived (for consistent relations).
+The fast pass uses the same spirit: the least of a total, then the cell in most
+relations that give a cell away, then the smallest value, then the lowest key.
+This always ends: each step hides one more cell, and with every non-zero cell
+hidden nothing non-zero can be derived.
 
 What this protects and what it does not
 ---------------------------------------
@@ -74,8 +81,8 @@ chain of these).
 Not protected (callers and reviewers must know):
 
 * interval bounds from non-negativity (e.g. ``h + c = 6`` with both hidden tells
-  ``0 <= h <= 6``); rule 1 keeps complements away from zeros, so a complement is at
-  least ``threshold``, but the width of the feasible interval is not checked;
+  ``0 <= h <= 6``). Complements are never zeros, so a complement is at least
+  ``threshold``, but the width of the feasible interval is not checked;
 * insiders who know some of the children (the "singleton" problem: a worker who
   knows one child of a two-cell pair learns the other);
 * relations the caller does not pass, e.g. between indicators (coordinator <=
@@ -181,7 +188,7 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 def _period_children(period: str) -> tuple[int, list[str]]:
     """(granularity, direct sub-periods): month 0, quarter 1, half 2, year 3."""
-    if m := _MONTH.match(period):
+    if _MONTH.match(period):
         return 0, []
     if m := _QUARTER.match(period):
         y, q = m.group(1), int(m.group(2))
@@ -289,61 +296,141 @@ _REST = -1
 _GONE = -2
 
 
+def _subtract(
+    row: dict[int, int], f: int, items0: Sequence[tuple[int, int]]
+) -> tuple[list[int], list[int]]:
+    """``row -= f * row0`` in place over GF(P); the columns that appear and vanish."""
+    appeared: list[int] = []
+    vanished: list[int] = []
+    get = row.get
+    for col, v in items0:
+        old = get(col)
+        if old is None:  # fill-in; never zero: f, v != 0 mod a prime
+            row[col] = -f * v % P
+            appeared.append(col)
+        else:
+            new = (old - f * v) % P
+            if new:
+                row[col] = new
+            else:
+                del row[col]
+                vanished.append(col)
+    return appeared, vanished
+
+
 class _Engine:
-    """The hidden-cell system, reduced incrementally over GF(P). See the module doc."""
+    """The hidden-cell system, reduced one hidden column at a time over GF(P).
+
+    Rest rows (combinations of relations that touch no hidden cell) are kept
+    reduced in place. A derivation row is never rewritten: it is kept as its base
+    (the rest row it was made from) and the eliminations after it, so that the
+    current row of an exposed cell h is
+
+        R_h = base_h - sum over later ops k of lambda_k(h) * q_k
+
+    where op k hid c_k through the rest row a_k * c_k + q_k, and lambda_k(h) =
+    (R_h before op k)[c_k] / a_k, computed for all derivations at once, column-wise,
+    when op k happens. (Rewriting every derivation at every step, the plain way,
+    costs far more: most hidden cells of a sparse table are exposed at some point,
+    with long derivations.)
+    """
 
     def __init__(
         self,
         n_cells: int,
         relations: Sequence[tuple[int, Sequence[int]]],
-        columns: Sequence[int] | None = None,
+        columns: Sequence[int],
     ) -> None:
         """``columns[c]`` false: cell c stays published whatever happens, so it is
-        substituted by its value at once (left out of the rows). Exposure does not
-        depend on published cells at all; they are kept only as candidates."""
+        substituted by its value at once (left out of the rows). Which cells can be
+        derived does not depend on published cells at all; they are kept only as
+        candidates to hide."""
         self.hidden = bytearray(n_cells)
         self.rows: list[dict[int, int] | None] = []
-        self.kind: list[int] = []  # _REST, _GONE, or the exposed hidden cell
+        self.kind: list[int] = []  # _REST, _GONE, or the exposed cell it derives
         self.col_rest: list[set[int]] = [set() for _ in range(n_cells)]
-        self.col_exp: list[set[int]] = [set() for _ in range(n_cells)]
-        self.exposed_row: dict[int, int] = {}  # hidden cell -> its derivation row
-        self.heap: list[int] = []
-        # Lazy mode (see ``freeze``): derivation rows are no longer updated in place.
-        self.lazy = False
-        self.op_q: list[dict[int, int]] = []  # op k: the published part q_k of its row
-        self.op_lam: list[dict[int, int]] = []  # op k: h -> lambda_k(h)
-        self.qcol: dict[int, list[tuple[int, int]]] = {}  # column -> [(k, q_k[column])]
+        self.col_exp: list[set[int]] = [set() for _ in range(n_cells)]  # base rows
+        self.exposed_row: dict[int, int] = {}  # exposed cell -> its base row
+        self.heap: list[int] = []  # exposed cells (lazily cleaned)
+        self.op_q: list[dict[int, int]] = []  # op k: q_k
+        self.op_lam: list[dict[int, int]] = []  # op k: h -> lambda_k(h), for live h
+        self.qcol: dict[int, list[tuple[int, int]]] = {}  # column x -> [(k, q_k[x])]
+        self.lam_ops: dict[int, list[int]] = {}  # h -> the ops k with lambda_k(h) != 0
         for total, parts in relations:
             row: dict[int, int] = {total: 1}
             for p in parts:
                 row[p] = (row.get(p, 0) - 1) % P
-            row = {c: v for c, v in row.items() if v and (columns is None or columns[c])}
-            if not row:
-                continue
-            r = len(self.rows)
-            self.rows.append(row)
-            self.kind.append(_REST)
-            for c in row:
-                self.col_rest[c].add(r)
+            row = {c: v for c, v in row.items() if v and columns[c]}
+            if row:
+                self._add_rest(row)
+        self._keep_a_basis()
 
-    # -- row bookkeeping -----------------------------------------------------------
-
-    def _index(self, r: int) -> list[set[int]]:
-        return self.col_rest if self.kind[r] == _REST else self.col_exp
+    def _add_rest(self, row: dict[int, int]) -> None:
+        r = len(self.rows)
+        self.rows.append(row)
+        self.kind.append(_REST)
+        for c in row:
+            self.col_rest[c].add(r)
 
     def _drop(self, r: int) -> None:
         row = self.rows[r]
         assert row is not None
-        index = self._index(r)
+        h = self.kind[r]
+        index = self.col_rest if h == _REST else self.col_exp
         for c in row:
             index[c].discard(r)
-        h = self.kind[r]
         if h >= 0:
             del self.exposed_row[h]
+            for k in self.lam_ops.pop(h, ()):
+                del self.op_lam[k][h]
         self.kind[r] = _GONE
         self.rows[r] = None
 
-    # -- the one operation ---------------------------------------------------------
+    def _keep_a_basis(self) -> None:
+        """Drop the relations that are combinations of the others (a table with
+        margins states most sums several times over): dead weight that every
+        elimination would otherwise update. Found by eliminating copies, columns in
+        fewest rows first; the rows that serve as pivots are a basis, and they are
+        kept as they are."""
+        rows = {r: dict(row) for r, row in enumerate(self.rows) if row is not None}
+        col_rows: dict[int, set[int]] = {}
+        for r, row in rows.items():
+            for col in row:
+                col_rows.setdefault(col, set()).add(r)
+        heap = [(len(rs), col) for col, rs in col_rows.items()]
+        heapq.heapify(heap)
+        pivots: set[int] = set()
+        while heap:
+            n, col = heapq.heappop(heap)
+            cand = col_rows.pop(col, None)
+            if cand is None:  # done already
+                continue
+            if len(cand) != n:  # stale entry: try again with the current count
+                col_rows[col] = cand
+                heapq.heappush(heap, (len(cand), col))
+                continue
+            if not cand:
+                continue
+            r0 = min(cand, key=lambda r: (len(rows[r]), r))
+            row0 = rows.pop(r0)
+            pivots.add(r0)
+            for c2 in row0:
+                if c2 != col:
+                    col_rows[c2].discard(r0)
+            inv = pow(row0[col], P - 2, P)
+            items0 = [(c2, v) for c2, v in row0.items() if c2 != col]
+            for r in sorted(cand - {r0}):
+                row = rows[r]
+                appeared, vanished = _subtract(row, row.pop(col) * inv % P, items0)
+                for c2 in appeared:
+                    col_rows[c2].add(r)
+                for c2 in vanished:
+                    col_rows[c2].discard(r)
+                if not row:  # a combination of the pivots so far
+                    del rows[r]
+        for r, row in enumerate(self.rows):
+            if row is not None and r not in pivots:
+                self._drop(r)
 
     def hide(self, c: int) -> None:
         if self.hidden[c]:
@@ -351,101 +438,72 @@ class _Engine:
         self.hidden[c] = 1
         rest = self.col_rest[c]
         if not rest:
-            # c is a free column: every derivation through c now has two hidden cells.
-            if self.lazy:
-                for r in sorted(self.exposed_row[h] for h in self.column(c)):
-                    self._drop(r)
-            else:
-                for r in sorted(self.col_exp[c]):
-                    self._drop(r)
+            # c is a free column: every derivation through c now has two hidden
+            # cells in it, for good; those cells are safe.
+            for r in sorted(self.exposed_row[h] for h in self.column(c)):
+                self._drop(r)
             return
-        # c can be derived; the sparsest rest row through c becomes its derivation.
+        # c can be derived: the sparsest rest row through c becomes its derivation,
+        # and c is eliminated from the other rest rows.
         r0 = min(rest, key=lambda r: (len(self.rows[r]), r))  # type: ignore[arg-type]
         row0 = self.rows[r0]
         assert row0 is not None
         inv = pow(row0[c], P - 2, P)
-        if self.lazy:
-            # lambda_k(h): the multiple of this op's row each derivation takes away.
-            self.op_lam.append({h: v * inv % P for h, v in self.column(c).items()})
-            targets = sorted(rest - {r0})
-        else:
-            targets = sorted((rest | self.col_exp[c]) - {r0})
-        for r in targets:
+        k = len(self.op_q)
+        lam = {h: v * inv % P for h, v in self.column(c).items()}
+        self.op_lam.append(lam)
+        for h in lam:
+            self.lam_ops.setdefault(h, []).append(k)
+        items0 = list(row0.items())
+        for r in sorted(rest - {r0}):
             row = self.rows[r]
             assert row is not None
-            index = self._index(r)
-            f = row[c] * inv % P
-            for col, v in row0.items():
-                new = (row.get(col, 0) - f * v) % P
-                if new:
-                    if col not in row:
-                        index[col].add(r)
-                    row[col] = new
-                else:
-                    if col in row:
-                        del row[col]
-                        index[col].discard(r)
-            if not row and self.kind[r] == _REST:  # a redundant relation
+            appeared, vanished = _subtract(row, row[c] * inv % P, items0)  # zeroes row[c]
+            for col in appeared:
+                self.col_rest[col].add(r)
+            for col in vanished:
+                self.col_rest[col].discard(r)
+            if not row:  # cannot happen with a basis, but harmless
                 self._drop(r)
-        # r0 moves from rest to exposed(c), without its (now hidden) column c.
         for col in row0:
             self.col_rest[col].discard(r0)
-        del row0[c]  # may leave it empty: the relations alone force c (to zero)
+        del row0[c]  # q_k: empty only if the relations alone force c (to zero)
         self.kind[r0] = c
-        for col in row0:
+        for col, v in row0.items():
             self.col_exp[col].add(r0)
+            self.qcol.setdefault(col, []).append((k, v))
+        self.op_q.append(row0)
         self.exposed_row[c] = r0
         heapq.heappush(self.heap, c)
-        if self.lazy:
-            k = len(self.op_q)
-            self.op_q.append(row0)  # row0 is frozen from now on: it is a base row
-            for col, v in row0.items():
-                self.qcol.setdefault(col, []).append((k, v))
-
-    # -- lazy mode -------------------------------------------------------------------
-    #
-    # Once every cell to hide up front is hidden, most hidden cells may be exposed
-    # with long derivation rows, and every later elimination would touch nearly all
-    # of them. From ``freeze`` on, a derivation row is kept as its base (the row as
-    # it was then, or as it was made) and the ops after it: the current row of h is
-    #     R_h = base_h - sum over later ops k of lambda_k(h) * q_k,
-    # where lambda_k(h) = (R_h before op k)[c_k] / a_k is computed for all rows at
-    # once, column-wise, when op k happens. Rest rows stay eagerly reduced.
-
-    def freeze(self) -> None:
-        self.lazy = True
 
     def column(self, x: int) -> dict[int, int]:
-        """Current non-zero entries R_h[x] of the exposed rows (lazy mode)."""
+        """The current non-zero entries R_h[x] of the derivations, by exposed cell."""
         out: dict[int, int] = {}
         rows, kind = self.rows, self.kind
         for r in self.col_exp[x]:
             out[kind[r]] = rows[r][x]  # type: ignore[index]
-        live = self.exposed_row
+        op_lam = self.op_lam
         for k, v in self.qcol.get(x, ()):
-            for h, lam in self.op_lam[k].items():
-                if h in live:
-                    out[h] = out.get(h, 0) - lam * v
+            for h, lam in op_lam[k].items():
+                out[h] = out.get(h, 0) - lam * v
         return {h: w for h, w in out.items() if w % P}
 
     def row_of(self, h: int) -> dict[int, int]:
-        """The current derivation row of the exposed cell h."""
+        """The current derivation of the exposed cell h: its published cells."""
         base = self.rows[self.exposed_row[h]]
         assert base is not None
-        if not self.lazy:
-            return base
         out = dict(base)
-        for k, lam_k in enumerate(self.op_lam):
-            lam = lam_k.get(h)
-            if lam:
-                for col, v in self.op_q[k].items():
-                    out[col] = out.get(col, 0) - lam * v
-        # Pivot columns hidden since the base cancel exactly (that is what lambda is
-        # for); they are left out rather than computed.
+        for k in self.lam_ops.get(h, ()):
+            lam = self.op_lam[k][h]
+            for col, v in self.op_q[k].items():
+                out[col] = out.get(col, 0) - lam * v
+        # The columns hidden since cancel exactly (that is what lambda is for);
+        # they are left out rather than computed.
         hidden = self.hidden
         return {col: w % P for col, w in out.items() if w % P and not hidden[col]}
 
     def first_exposed(self) -> int | None:
+        """The exposed cell with the lowest index, if any."""
         while self.heap:
             h = self.heap[0]
             if h in self.exposed_row:
@@ -549,34 +607,20 @@ def _suppress_part(
 
     _singletons(hidden, rels, val, totalness)
 
-    # Zeros are not chosen as complements while a non-zero cell will do, so they are
-    # left out of the elimination: much less fill-in. Should a derivation run
-    # through zeros only, start over with every cell (keeping what is hidden).
-    columns: bytearray | None = bytearray(1 if v or hidden[i] else 0 for i, v in enumerate(val))
-    while True:
-        engine = _Engine(n, rels, columns)
-        # Finer, less aggregated cells first: the outcome does not depend on the
-        # order, but the fill-in of the elimination does.
-        for i in sorted((i for i in range(n) if hidden[i]), key=lambda i: (totalness[i], i)):
-            engine.hide(i)
-        engine.freeze()
-        stuck = None
-        while (h := engine.first_exposed()) is not None:
-            row = engine.row_of(h)
-            if not row:
-                stuck = h
-                break
-            engine.hide(_complement(engine, row, val, totalness))
-        if stuck is None:
-            return [i for i in range(n) if engine.hidden[i]]
-        if columns is None:
-            raise ValueError(
-                f"the relations alone force the value of {keys[stuck]}: they are redundant "
-                "in a way no suppression can protect (e.g. a total equal to one part "
-                "in one relation and to more parts in another)"
-            )
-        columns = None
-        hidden = engine.hidden
+    # Zeros are never hidden, so they are left out of the elimination (much less
+    # fill-in): they never need to be. A derivation is a sum over the published
+    # cells in it that equals a non-zero hidden count, so one of them is non-zero.
+    engine = _Engine(n, rels, bytearray(1 if v or hidden[i] else 0 for i, v in enumerate(val)))
+    # Finer, less aggregated cells first: the outcome does not depend on the order,
+    # but the fill-in of the elimination does.
+    for i in sorted((i for i in range(n) if hidden[i]), key=lambda i: (totalness[i], i)):
+        engine.hide(i)
+    while (h := engine.first_exposed()) is not None:
+        row = engine.row_of(h)
+        if not row:  # cannot happen for counts that add up (see above)
+            raise RuntimeError(f"{keys[h]} is derived from zeros alone")
+        engine.hide(_complement(engine, row, val, totalness))
+    return [i for i in range(n) if engine.hidden[i]]
 
 
 def _complement(
@@ -586,9 +630,9 @@ def _complement(
     return min(
         row,
         key=lambda c: (
-            val[c] == 0,  # only after a fallback to every cell
             bool(engine.col_rest[c]),  # derivable itself: does not protect at once
             totalness[c],  # details before totals
+            len(engine.col_rest[c]),  # closer to protecting at once
             -len(engine.col_exp[c]),  # in more derivations: protects others too
             val[c],
             c,
