@@ -113,7 +113,7 @@ class StatisticsLog(Aggregate):
         return log
 
     def record(self, actor: Actor, *, table: str, period: str, municipalities: tuple[str, ...],
-               at: datetime) -> None:
+               at: datetime, refused: bool = False) -> None:
         self._trigger(
             StatisticsRequested,
             at,
@@ -122,6 +122,7 @@ class StatisticsLog(Aggregate):
             municipalities=municipalities,
             table=table,
             period=period,
+            refused=refused,
         )
 
     def _on_StatisticsLogStarted(self, event: StatisticsLogStarted) -> None:

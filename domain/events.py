@@ -9,6 +9,7 @@ event type, dates and an age band.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, ClassVar
 from uuid import UUID
 
 from domain.aggregate import DomainEvent
@@ -241,3 +242,13 @@ class StatisticsRequested(DomainEvent, frozen=True, kw_only=True):
     municipalities: tuple[str, ...]
     table: str
     period: str
+    # A request the evaluator was not allowed (another municipality's statistics):
+    # recorded too, so that attempts show.
+    refused: bool = False
+
+    schema_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 had no `refused`: it recorded answered requests only."""
+        state["refused"] = False

@@ -101,7 +101,7 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
     "ALL",
@@ -125,22 +125,35 @@ P = (1 << 61) - 1
 MIN_THRESHOLD = 3
 
 
-@dataclass(frozen=True, order=True)
-class CellKey:
-    """One cell of a published table. Strings everywhere, so keys sort."""
+class CellKey(NamedTuple):
+    """One cell of a published table. Strings everywhere, so keys sort (as tuples:
+    hashing and comparing them is most of the work of a large system)."""
 
     period: str  # "2026", "2026-H1", "2026-Q3", "2026-03"
     municipality: str  # "4225" or "all"
     sector: str  # "skole" ... or "all"
     level: str  # "0".."3" or "all"
+    indicator: str = ""  # which table, when several tables are protected as one system
 
 
 @dataclass(frozen=True)
 class Relation:
-    """``value(total) == sum(value(p) for p in parts)``; all integer counts."""
+    """``value(total) == sum(value(p) for p in parts) - sum(value(m) for m in minus)``;
+    all integer counts. ``minus`` is for balances: a stock at the end of a month is
+    the stock before plus what came in minus what went out."""
 
     total: CellKey
     parts: tuple[CellKey, ...]
+    minus: tuple[CellKey, ...] = ()
+
+    @property
+    def members(self) -> tuple[CellKey, ...]:
+        return (self.total, *self.parts, *self.minus)
+
+    def holds(self, values: Mapping[CellKey, int]) -> bool:
+        return values[self.total] == sum(values[p] for p in self.parts) - sum(
+            values[m] for m in self.minus
+        )
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,7 @@ _YEAR = re.compile(r"^(\d{4})$")
 _HALF = re.compile(r"^(\d{4})-H([12])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_RANGE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])\.\.\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _period_children(period: str) -> tuple[int, list[str]]:
@@ -199,6 +213,8 @@ def _period_children(period: str) -> tuple[int, list[str]]:
     if m := _YEAR.match(period):
         y = m.group(1)
         return 3, [f"{y}-H1", f"{y}-H2"]
+    if _RANGE.match(period):  # months so far of a period still running (never published)
+        return 2, []
     raise ValueError(f"period {period!r} is not YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM")
 
 
@@ -225,10 +241,21 @@ def grid_relations(keys: Iterable[CellKey], *, additive_over_time: bool) -> list
     ``keys`` should be the full grid, zeros included: a cell that is absent is
     taken as structurally empty. A margin with no parts present gives no relation.
     """
-    key_set = set(keys)
-    for k in key_set:
+    by_table: dict[str, set[CellKey]] = {}
+    for k in keys:
         _period_children(k.period)  # validates the period
+        by_table.setdefault(k.indicator, set()).add(k)
     relations: set[Relation] = set()
+    for key_set in by_table.values():
+        _table_relations(key_set, additive_over_time, relations)
+    return sorted(relations, key=lambda r: (r.total, r.parts, r.minus))
+
+
+def _table_relations(
+    key_set: set[CellKey], additive_over_time: bool, relations: set[Relation]
+) -> None:
+    """The relations of one table (one indicator) of ``grid_relations``."""
+    table = next(iter(key_set)).indicator
 
     dims = ("municipality", "sector", "level")
     domains = {d: sorted({getattr(k, d) for k in key_set}) for d in dims}
@@ -239,7 +266,7 @@ def grid_relations(keys: Iterable[CellKey], *, additive_over_time: bool) -> list
             others = [o for o in dims if o != d]
             values = [v for v in domains[d] if v != ALL]
             for a, b in itertools.product(domains[others[0]], domains[others[1]]):
-                base = {"period": period, others[0]: a, others[1]: b}
+                base = {"period": period, others[0]: a, others[1]: b, "indicator": table}
                 total = CellKey(**base, **{d: ALL})
                 if total not in key_set:
                     continue
@@ -251,7 +278,7 @@ def grid_relations(keys: Iterable[CellKey], *, additive_over_time: bool) -> list
 
     if additive_over_time:
         present = {k.period for k in key_set}
-        coords = sorted({(k.municipality, k.sector, k.level) for k in key_set})
+        coords = sorted({(k.municipality, k.sector, k.level) for k in key_set})  # one table
         for period in periods:
             _, children = _period_children(period)
             if not children:
@@ -264,14 +291,12 @@ def grid_relations(keys: Iterable[CellKey], *, additive_over_time: bool) -> list
                 cover.extend(sub)
             else:
                 for m, s, lv in coords:
-                    total = CellKey(period, m, s, lv)
+                    total = CellKey(period, m, s, lv, table)
                     if total not in key_set:
                         continue
-                    parts = tuple(CellKey(p, m, s, lv) for p in cover)
+                    parts = tuple(CellKey(p, m, s, lv, table) for p in cover)
                     if all(p in key_set for p in parts):
                         relations.add(Relation(total, parts))
-
-    return sorted(relations, key=lambda r: (r.total, r.parts))
 
 
 def _cover(period: str, present: set[str]) -> list[str] | None:
@@ -338,13 +363,17 @@ class _Engine:
     def __init__(
         self,
         n_cells: int,
-        relations: Sequence[tuple[int, Sequence[int]]],
+        relations: Sequence[Sequence[tuple[int, int]]],
         columns: Sequence[int],
+        protect: Sequence[int] | None = None,
     ) -> None:
         """``columns[c]`` false: cell c stays published whatever happens, so it is
         substituted by its value at once (left out of the rows). Which cells can be
         derived does not depend on published cells at all; they are kept only as
-        candidates to hide."""
+        candidates to hide. ``protect[c]`` false: c may be hidden but need not be
+        protected (an unpublished quantity the relations need, like the handovers
+        out of a sector), so it never asks for a complement."""
+        self.protect = protect
         self.hidden = bytearray(n_cells)
         self.rows: list[dict[int, int] | None] = []
         self.kind: list[int] = []  # _REST, _GONE, or the exposed cell it derives
@@ -356,11 +385,8 @@ class _Engine:
         self.op_lam: list[dict[int, int]] = []  # op k: h -> lambda_k(h), for live h
         self.qcol: dict[int, list[tuple[int, int]]] = {}  # column x -> [(k, q_k[x])]
         self.lam_ops: dict[int, list[int]] = {}  # h -> the ops k with lambda_k(h) != 0
-        for total, parts in relations:
-            row: dict[int, int] = {total: 1}
-            for p in parts:
-                row[p] = (row.get(p, 0) - 1) % P
-            row = {c: v for c, v in row.items() if v and columns[c]}
+        for relation in relations:
+            row = {c: v % P for c, v in relation if v % P and columns[c]}
             if row:
                 self._add_rest(row)
         self._keep_a_basis()
@@ -474,7 +500,8 @@ class _Engine:
             self.qcol.setdefault(col, []).append((k, v))
         self.op_q.append(row0)
         self.exposed_row[c] = r0
-        heapq.heappush(self.heap, c)
+        if self.protect is None or self.protect[c]:
+            heapq.heappush(self.heap, c)
 
     def column(self, x: int) -> dict[int, int]:
         """The current non-zero entries R_h[x] of the derivations, by exposed cell."""
@@ -514,23 +541,36 @@ class _Engine:
 
 def _prepare(
     relations: Sequence[Relation], cells: Iterable[CellKey]
-) -> tuple[list[CellKey], dict[CellKey, int], list[tuple[int, tuple[int, ...]]]]:
+) -> tuple[list[CellKey], dict[CellKey, int], list[tuple[int, tuple[int, ...], tuple[int, ...]]]]:
     """Cells in CellKey order, their index, and the relations as sorted index tuples
     (so nothing depends on the order the caller built things in)."""
     keys = set(cells)
     for rel in relations:
-        keys.add(rel.total)
-        keys.update(rel.parts)
+        keys.update(rel.members)
     order = sorted(keys)
     index = {k: i for i, k in enumerate(order)}
-    rels = sorted({(index[r.total], tuple(sorted(index[p] for p in r.parts))) for r in relations})
+    rels = sorted(
+        {
+            (
+                index[r.total],
+                tuple(sorted(index[p] for p in r.parts)),
+                tuple(sorted(index[m] for m in r.minus)),
+            )
+            for r in relations
+        }
+    )
     return order, index, rels
 
 
+Rel = tuple[int, tuple[int, ...], tuple[int, ...]]
+
+
 def _components(
-    n: int, rels: Sequence[tuple[int, tuple[int, ...]]]
-) -> list[tuple[list[int], list[tuple[int, tuple[int, ...]]]]]:
-    """The connected parts of the relation system: (cells, relations) each, in order."""
+    n: int, rels: Sequence[Rel], unknown: Sequence[int]
+) -> list[tuple[list[int], list[Rel]]]:
+    """The connected parts of the relation system over its unknown cells (cells that
+    are hidden or may be hidden; published constants join nothing): (cells,
+    relations) each, in order. Relations with no unknown cell are left out."""
     parent = list(range(n))
 
     def find(x: int) -> int:
@@ -539,19 +579,26 @@ def _components(
             x = parent[x]
         return x
 
-    for total, parts in rels:
-        a = find(total)
-        for p in parts:
-            b = find(p)
-            if a != b:
+    for total, parts, minus in rels:
+        a = -1
+        for c in (total, *parts, *minus):
+            if not unknown[c]:
+                continue
+            b = find(c)
+            if a < 0:
+                a = b
+            elif a != b:
                 parent[max(a, b)] = min(a, b)
                 a = min(a, b)
     cells: dict[int, list[int]] = {}
     for i in range(n):
-        cells.setdefault(find(i), []).append(i)
-    groups: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+        if unknown[i]:
+            cells.setdefault(find(i), []).append(i)
+    groups: dict[int, list[Rel]] = {}
     for rel in rels:
-        groups.setdefault(find(rel[0]), []).append(rel)
+        first = next((c for c in (rel[0], *rel[1], *rel[2]) if unknown[c]), None)
+        if first is not None:
+            groups.setdefault(find(first), []).append(rel)
     return [(cells[root], groups.get(root, [])) for root in sorted(cells)]
 
 
@@ -559,12 +606,25 @@ def suppress(
     values: Mapping[CellKey, int],
     relations: Sequence[Relation],
     policy: Policy,
+    *,
+    fixed_hidden: Iterable[CellKey] = (),
+    fixed_published: Iterable[CellKey] = (),
+    unprotected: Iterable[CellKey] = (),
+    focus: Iterable[CellKey] | None = None,
 ) -> frozenset[CellKey]:
     """The cells to hide: primary (1 <= v < threshold) and secondary suppression.
 
     Every key named by a relation must have a value, and every relation must hold;
     otherwise ValueError (a table that does not add up cannot be protected by
     reasoning about its sums). Values are non-negative integers; zero is published.
+
+    For a pattern that must stay as it was published (a released period):
+    ``fixed_hidden`` cells are hidden from the start and ``fixed_published`` cells
+    are never hidden as complements (unless a count of theirs is now small). The
+    cells ``unprotected`` are unknowns the attacker does not see (quantities no
+    table publishes, which the relations need); they are hidden, never published,
+    and never protected. With ``focus``, only the parts of the system that hold a
+    focus cell are worked out; the answer is the pattern of those parts.
     """
     for k, v in values.items():
         if isinstance(v, bool) or not isinstance(v, int):
@@ -572,55 +632,125 @@ def suppress(
         if v < 0:
             raise ValueError(f"value of {k} must not be negative, got {v}")
     for rel in relations:
-        for k in (rel.total, *rel.parts):
+        for k in rel.members:
             if k not in values:
                 raise ValueError(f"relation names {k}, which has no value")
-        if values[rel.total] != sum(values[p] for p in rel.parts):
+        if not rel.holds(values):
             raise ValueError(f"relation does not hold: {rel.total} != sum of its parts")
 
-    order, _, rels = _prepare(relations, values.keys())
-    hidden: set[CellKey] = set()
-    for cells, part_rels in _components(len(order), rels):
+    order, index, rels = _prepare(relations, values.keys())
+    n = len(order)
+    val = [values[k] for k in order]
+    aux = bytearray(n)
+    for k in unprotected:
+        aux[index[k]] = 1
+    hidden = bytearray(1 if 1 <= v < policy.threshold else 0 for v in val)
+    for k in fixed_hidden:
+        hidden[index[k]] = 1
+    for i in range(n):
+        hidden[i] |= aux[i]
+    fixed = bytearray(n)
+    for k in fixed_published:
+        i = index[k]
+        fixed[i] = not hidden[i]  # a small count is hidden whatever was published
+    # Unknowns: what is hidden, and what may still be hidden (not zero, not fixed).
+    unknown = bytearray(1 if hidden[i] or (val[i] and not fixed[i]) else 0 for i in range(n))
+    wanted = None if focus is None else {index[k] for k in focus}
+    out: set[CellKey] = set()
+    for cells, part_rels in _components(n, rels, unknown):
+        if wanted is not None and not wanted.intersection(cells):
+            continue
         local = {g: i for i, g in enumerate(cells)}  # keeps CellKey order
         keys = [order[g] for g in cells]
-        local_rels = [(local[t], tuple(local[p] for p in parts)) for t, parts in part_rels]
-        for i in _suppress_part(keys, [values[k] for k in keys], local_rels, policy):
-            hidden.add(keys[i])
-    return frozenset(hidden)
+
+        def loc(cs: tuple[int, ...], local: dict[int, int] = local) -> tuple[int, ...]:
+            return tuple(local[c] for c in cs if unknown[c])
+
+        local_rels = [(loc((t,)), loc(parts), loc(minus)) for t, parts, minus in part_rels]
+        for i in _suppress_part(
+            keys,
+            [val[g] for g in cells],
+            local_rels,
+            policy,
+            bytearray(hidden[g] for g in cells),
+            bytearray(not aux[g] for g in cells),
+            any(fixed[c] for rel in part_rels for c in (rel[0], *rel[1], *rel[2])),
+        ):
+            if not aux[cells[i]]:
+                out.add(keys[i])
+    return frozenset(out)
 
 
 def _suppress_part(
     keys: Sequence[CellKey],
     val: Sequence[int],
-    rels: Sequence[tuple[int, tuple[int, ...]]],
+    rels: Sequence[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]],
     policy: Policy,
+    hidden: bytearray,
+    protect: bytearray,
+    probe_constants: bool = False,
 ) -> list[int]:
-    """Suppression in one connected part; cells are indices into ``keys``."""
+    """Suppression in one connected part of unknown cells; cells are indices into
+    ``keys``; the relations name unknown cells only (published constants are left
+    out: which cells can be derived does not depend on their values)."""
     n = len(keys)
     totalness = [
         _granularity(k.period) + (k.municipality == ALL) + (k.sector == ALL) + (k.level == ALL)
         for k in keys
     ]
-    hidden = bytearray(1 if 1 <= v < policy.threshold else 0 for v in val)
-    if not rels:
+    rows = [(t[0] if t else -1, parts, minus) for t, parts, minus in rels]
+    if not rows:
         return [i for i in range(n) if hidden[i]]
+    engine_rels = [_as_row(t, parts, minus) for t, parts, minus in rows]
 
-    _singletons(hidden, rels, val, totalness)
+    # Cells fixed by published constants alone cannot be hidden usefully: hiding one
+    # would expose it with nothing to hide in its stead. Such a cell is found when it
+    # is picked as a complement (rarely: cells that can be derived come last); it
+    # stays published and the part is worked out again.
+    candidate = bytearray(1 for _ in range(n))
+    initially = bytes(hidden)
+    _singletons(hidden, rows, val, totalness, protect, candidate)
+    while True:
+        engine = _Engine(n, engine_rels, candidate, protect)
+        # Finer, less aggregated cells first: the outcome does not depend on the
+        # order, but the fill-in of the elimination does.
+        for i in sorted((i for i in range(n) if hidden[i]), key=lambda i: (totalness[i], i)):
+            engine.hide(i)
+        fixed = None
+        while (h := engine.first_exposed()) is not None:
+            row = engine.row_of(h)
+            if not row:
+                if initially[h]:
+                    # A small count that the published cells already fix: only
+                    # possible if the data of a released period changed afterwards.
+                    raise UnprotectableCell(keys[h])
+                fixed = h
+                break
+            engine.hide(_complement(engine, row, val, totalness))
+        if fixed is None:
+            return [i for i in range(n) if engine.hidden[i]]
+        candidate[fixed] = 0
+        hidden[fixed] = 0
 
-    # Zeros are never hidden, so they are left out of the elimination (much less
-    # fill-in): they never need to be. A derivation is a sum over the published
-    # cells in it that equals a non-zero hidden count, so one of them is non-zero.
-    engine = _Engine(n, rels, bytearray(1 if v or hidden[i] else 0 for i, v in enumerate(val)))
-    # Finer, less aggregated cells first: the outcome does not depend on the order,
-    # but the fill-in of the elimination does.
-    for i in sorted((i for i in range(n) if hidden[i]), key=lambda i: (totalness[i], i)):
-        engine.hide(i)
-    while (h := engine.first_exposed()) is not None:
-        row = engine.row_of(h)
-        if not row:  # cannot happen for counts that add up (see above)
-            raise RuntimeError(f"{keys[h]} is derived from zeros alone")
-        engine.hide(_complement(engine, row, val, totalness))
-    return [i for i in range(n) if engine.hidden[i]]
+
+class UnprotectableCell(RuntimeError):
+    """A small count is fixed by cells published earlier: the data of a released period
+    changed after it was published."""
+
+    def __init__(self, cell: CellKey) -> None:
+        super().__init__(f"{cell} is fixed by cells published before")
+        self.cell = cell
+
+
+def _as_row(
+    total: int, parts: tuple[int, ...], minus: tuple[int, ...]
+) -> tuple[tuple[int, int], ...]:
+    """A relation as a signed row over its unknown cells: total - parts + minus = const."""
+    out: dict[int, int] = {}
+    for c, sign in ((total, 1), *((p, -1) for p in parts), *((m, 1) for m in minus)):
+        if c >= 0:
+            out[c] = out.get(c, 0) + sign
+    return tuple((c, v) for c, v in sorted(out.items()) if v)
 
 
 def _complement(
@@ -642,33 +772,40 @@ def _complement(
 
 def _singletons(
     hidden: bytearray,
-    rels: Sequence[tuple[int, tuple[int, ...]]],
+    rows: Sequence[tuple[int, tuple[int, ...], tuple[int, ...]]],
     val: Sequence[int],
     totalness: Sequence[int],
+    protect: Sequence[int],
+    candidate: Sequence[int],
 ) -> None:
-    """The fast first pass: no relation may have exactly one hidden cell.
+    """The fast first pass: no relation may have exactly one hidden cell to protect.
 
-    While one has, hide one more of its cells (non-zero first, then the least of a
+    While one has, hide one more of its cells that may be hidden (the least of a
     total, then the one in most such relations, then the smallest, then the lowest
     key). Necessary, not sufficient: the exact pass follows.
     """
-    members = [tuple(dict.fromkeys((t, *parts))) for t, parts in rels]
+    members = [
+        tuple(dict.fromkeys(c for c in (t, *parts, *minus) if c >= 0)) for t, parts, minus in rows
+    ]
     by_cell: dict[int, list[int]] = {}
     for r, cells in enumerate(members):
         for c in cells:
             by_cell.setdefault(c, []).append(r)
     n_hidden = [sum(hidden[c] for c in cells) for cells in members]
-    lonely = {r for r, n in enumerate(n_hidden) if n == 1}
+
+    def gives_away(r: int) -> bool:
+        return n_hidden[r] == 1 and any(hidden[c] and protect[c] for c in members[r])
+
+    lonely = {r for r in range(len(members)) if gives_away(r)}
     while lonely:
         r = min(lonely)
-        published = [c for c in members[r] if not hidden[c]]
-        if not published:  # cannot happen: one hidden cell and a relation of >= 2 cells
+        published = [c for c in members[r] if not hidden[c] and candidate[c]]
+        if not published:  # left to the exact pass, which knows why
             lonely.discard(r)
             continue
         best = min(
             published,
             key=lambda c: (
-                val[c] == 0,
                 totalness[c],
                 -sum(1 for q in by_cell[c] if q in lonely),
                 val[c],
@@ -678,9 +815,9 @@ def _singletons(
         hidden[best] = 1
         for q in by_cell[best]:
             n_hidden[q] += 1
-            if n_hidden[q] == 1:
+            if gives_away(q):
                 lonely.add(q)
-            elif n_hidden[q] == 2:
+            else:
                 lonely.discard(q)
 
 
@@ -689,7 +826,9 @@ def derivable(relations: Sequence[Relation], hidden: Iterable[CellKey]) -> froze
     relations (an audit of a pattern; empty for any result of ``suppress``)."""
     hidden = set(hidden)
     order, index, rels = _prepare(relations, hidden)
-    engine = _Engine(len(order), rels, bytearray(k in hidden for k in order))
+    engine = _Engine(
+        len(order), [_as_row(*rel) for rel in rels], bytearray(k in hidden for k in order)
+    )
     for k in sorted(hidden):
         engine.hide(index[k])
     return frozenset(order[h] for h in engine.exposed_row)

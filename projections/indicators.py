@@ -3,10 +3,10 @@
 Every indicator is a table over the fixed grid municipality (and all) x sector (and
 all) x level (and all), for every period of a year. Stocks are counted as at the end
 of a period, flows during it; a child is counted once per cell (a child has at most
-one open case). Counts go through disclosure control (`projections/disclosure.py`)
-as one system per indicator and year, so that no hidden count can be worked out
-from the published cells, their totals or the other periods of the year. Medians
-and means are published only over enough answers.
+one open case). Counting is done a month at a time (`count_month`); a quarter, a
+half-year and a year are the sums of their months for flows and the state at their
+last month's end for stocks. What is published, and what is hidden, is worked out
+in `projections/publication.py`.
 
 See `docs/indicators.md` for each indicator's definition and Norwegian label.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.values import CLOSE_REASONS, SECTORS
-from projections.disclosure import CellKey, Policy, grid_relations, suppress
+from projections.disclosure import CellKey
 from projections.periods import Period, periods_of_year
 from projections.runner import ViewStore
 
@@ -98,7 +98,7 @@ INDICATORS: tuple[Indicator, ...] = (
 BY_KEY = {i.key: i for i in INDICATORS}
 
 # flow indicator -> (kind of happening in stat_flows, extra condition on a row)
-Row = tuple[str, str, str, str, int, float | None, str | None]  # kind, month, m, s, l, value, detail
+Row = tuple[str, str, str, int, float | None, str | None]  # kind, m, s, l, value, detail
 FLOW_RULES: dict[str, tuple[str, Callable[[Row], bool]]] = {
     "cases_opened": ("case_opened", lambda r: True),
     "interdisciplinary_meetings": ("meeting", lambda r: True),
@@ -106,12 +106,13 @@ FLOW_RULES: dict[str, tuple[str, Callable[[Row], bool]]] = {
     "satisfaction_answers": ("satisfaction", lambda r: True),
     "level_transitions": ("level_transition", lambda r: True),
     "level0_decisions": ("level0_decision", lambda r: True),
-    "level0_decisions_within_14_days": ("level0_decision", lambda r: (r[5] or 0) <= 14),
+    # Calendar days, as the domain counts the deadline (Case.level0_decision_overdue).
+    "level0_decisions_within_14_days": ("level0_decision", lambda r: (r[4] or 0) <= 14),
     "actions_evaluated": ("action_evaluated", lambda r: True),
-    "actions_evaluated_by_date": ("action_evaluated", lambda r: r[5] == 1.0),
+    "actions_evaluated_by_date": ("action_evaluated", lambda r: r[4] == 1.0),
     **{
         f"cases_closed_{reason.replace('-', '_')}": (
-            "case_closed", lambda r, reason=reason: r[6] == reason
+            "case_closed", lambda r, reason=reason: r[5] == reason
         )
         for reason in CLOSE_REASONS
     },
@@ -127,6 +128,18 @@ STOCK_FLAGS = {
     "children_with_responsibility_group": 1,
     "children_with_individual_plan": 2,
 }
+CLOSED = tuple(f"cases_closed_{reason.replace('-', '_')}" for reason in CLOSE_REASONS)
+
+# Never published; the disclosure control needs them to know what an attacker can
+# reason: the handovers that left a sector (by the sector left, at the case's level)
+# and the level changes that left a level (by the holder's sector and the level
+# left), per month and (municipality, sector, level), without margins.
+HANDOVERS_OUT = "_handovers_out"
+TRANSITIONS_OUT = "_transitions_out"
+UNPUBLISHED = (HANDOVERS_OUT, TRANSITIONS_OUT)
+
+COUNTED = tuple(i.key for i in INDICATORS if i.kind != "measure")
+MEASURED = tuple(i.key for i in INDICATORS if i.kind == "measure")
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,15 @@ class PublishedCell:
     suppressed: bool
 
 
+@dataclass
+class Counts:
+    """The counts (non-zero ones only, margins included) and measure samples of some
+    periods; keys carry the indicator."""
+
+    counts: dict[CellKey, int]
+    samples: dict[CellKey, list[float]]
+
+
 def grid(periods: Sequence[Period], municipalities: Sequence[str]) -> list[CellKey]:
     return [
         CellKey(p.label, m, s, lvl)
@@ -150,118 +172,116 @@ def grid(periods: Sequence[Period], municipalities: Sequence[str]) -> list[CellK
     ]
 
 
-def _spread(period_labels: Iterable[str], m: str, s: str, lvl: str) -> Iterable[CellKey]:
+def _spread(label: str, m: str, s: str, lvl: str) -> list[CellKey]:
     """Every cell (with its margins) one happening or child is counted in."""
-    for label in period_labels:
-        for mm in (m, ALL):
-            for ss in (s, ALL):
-                for ll in (lvl, ALL):
-                    yield CellKey(label, mm, ss, ll)
+    return [
+        CellKey(label, mm, ss, ll)
+        for mm in (m, ALL)
+        for ss in (s, ALL)
+        for ll in (lvl, ALL)
+    ]
 
 
-def _containing(month: str, periods: Sequence[Period]) -> list[str]:
-    return [p.label for p in periods if month in p.month_labels]
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def count_month(
+    views: ViewStore, year: int, month: int, municipalities: Sequence[str] | None = None
+) -> Counts:
+    """The counts of one month: flows during it, stocks as at its end.
+
+    `municipalities`: count only these, and `all` is their sum; None: every one.
+    """
+    label = f"{year}-{month:02d}"
+    ny, nm = _next_month(year, month)
+    end = f"{ny}-{nm:02d}-01T00:00:00.000000"
+    where, scope = "", ()
+    if municipalities is not None:
+        if not municipalities:
+            return Counts({}, {})
+        scope = tuple(municipalities)
+        where = f" AND municipality IN ({','.join('?' * len(scope))})"
+    counts: dict[CellKey, int] = defaultdict(int)
+    samples: dict[CellKey, list[float]] = defaultdict(list)
+
+    rows = views.read(
+        "SELECT kind, municipality, sector, level, value, detail FROM stat_flows"  # noqa: S608
+        f" WHERE at >= ? AND at < ?{where}",
+        (f"{label}-01", end, *scope),
+    )
+    flow_rules = [(ind, kind, cond) for ind, (kind, cond) in FLOW_RULES.items()]
+    measure_rules = [(ind, kind) for ind, (kind, _) in MEASURE_RULES.items()]
+    for row in rows:
+        kind, m, s, lvl = row[0], row[1], row[2], str(row[3])
+        cells = _spread(label, m, s, lvl)
+        for indicator, wanted, condition in flow_rules:
+            if kind == wanted and condition(row):
+                for cell in cells:
+                    counts[cell._replace(indicator=indicator)] += 1
+        for indicator, wanted in measure_rules:
+            if kind == wanted and row[4] is not None:
+                for cell in cells:
+                    samples[cell._replace(indicator=indicator)].append(row[4])
+        if kind == "handover_completed" and row[5]:
+            counts[CellKey(label, m, row[5], lvl, HANDOVERS_OUT)] += 1
+        elif kind == "level_transition" and row[5]:
+            counts[CellKey(label, m, s, row[5].partition("-")[0], TRANSITIONS_OUT)] += 1
+
+    # Stocks: the open cases as at the end of the month. A child has at most one open
+    # case, and is counted once per cell.
+    state = views.read(
+        "SELECT municipality, sector, level, coordinator, grp, plan, child_id FROM stat_intervals"  # noqa: S608
+        f' WHERE start < ? AND ("end" IS NULL OR "end" >= ?){where}',
+        (end, end, *scope),
+    )
+    seen: set[tuple[str, CellKey]] = set()
+    for m, s, lvl, *flags, child in state:
+        cells = _spread(label, m, s, str(lvl))
+        for indicator, flag in STOCK_FLAGS.items():
+            if flag is not None and not flags[flag]:
+                continue
+            for cell in cells:
+                key = cell._replace(indicator=indicator)
+                if (child, key) not in seen:
+                    seen.add((child, key))
+                    counts[key] += 1
+    return Counts(dict(counts), dict(samples))
+
+
+def combine(period: Period, months: Sequence[Counts]) -> Counts:
+    """A quarter, half-year or year from its months, in order: flows and samples add
+    up, stocks are those at the end of the last month."""
+    label = period.label
+    counts: dict[CellKey, int] = defaultdict(int)
+    samples: dict[CellKey, list[float]] = defaultdict(list)
+    kinds = {i.key: i.kind for i in INDICATORS}
+    for n, month in enumerate(months):
+        last = n == len(months) - 1
+        for key, value in month.counts.items():
+            kind = kinds.get(key.indicator)
+            if kind == "flow" or (kind == "stock" and last):
+                counts[key._replace(period=label)] += value
+        for key, values in month.samples.items():
+            samples[key._replace(period=label)].extend(values)
+    return Counts(dict(counts), dict(samples))
 
 
 def count_year(
     views: ViewStore, year: int, municipalities: Sequence[str]
 ) -> tuple[dict[str, dict[CellKey, int]], dict[str, dict[CellKey, list[float]]]]:
-    """Unpublished counts and measure samples of every indicator for a year."""
+    """Unpublished counts and measure samples of every indicator for a year, over the
+    full grid of the given municipalities (`all` is their sum), by indicator."""
     periods = periods_of_year(year)
     keys = grid(periods, municipalities)
-    counts: dict[str, dict[CellKey, int]] = {
-        i.key: dict.fromkeys(keys, 0) for i in INDICATORS if i.kind != "measure"
-    }
-    samples: dict[str, dict[CellKey, list[float]]] = {
-        i.key: defaultdict(list) for i in INDICATORS if i.kind == "measure"
-    }
-    scope = list(municipalities)
-    marks = ",".join("?" * len(scope))
-    if not scope:
-        return counts, samples
-
-    # Flows: every happening during the year, counted in each period that contains it.
-    rows = views.read(
-        f"SELECT kind, substr(at, 1, 7), municipality, sector, level, value, detail FROM stat_flows"  # noqa: S608
-        f" WHERE at >= ? AND at < ? AND municipality IN ({marks})",
-        (f"{year}-01-01", f"{year + 1}-01-01", *scope),
-    )
-    containing = {f"{year}-{m:02d}": _containing(f"{year}-{m:02d}", periods) for m in range(1, 13)}
-    for row in rows:
-        kind, month, m, s, lvl = row[0], row[1], row[2], row[3], str(row[4])
-        cells = list(_spread(containing[month], m, s, lvl))
-        for indicator, (wanted, condition) in FLOW_RULES.items():
-            if kind == wanted and condition(row):
-                table = counts[indicator]
-                for cell in cells:
-                    table[cell] += 1
-        for indicator, (wanted, _) in MEASURE_RULES.items():
-            if kind == wanted and row[5] is not None:
-                for cell in cells:
-                    samples[indicator][cell].append(row[5])
-
-    # Stocks: the state of open cases as at the end of each month (quarters, halves
-    # and the year end with one of them). A child has at most one open case.
-    for month in range(1, 13):
-        label = f"{year}-{month:02d}"
-        end = f"{year + month // 12}-{month % 12 + 1:02d}-01T00:00:00.000000"
-        ending_here = [p.label for p in periods if p.end.isoformat() + "T00:00:00.000000" == end]
-        state = views.read(
-            f'SELECT municipality, sector, level, coordinator, grp, plan, child_id FROM stat_intervals'  # noqa: S608
-            f' WHERE start < ? AND ("end" IS NULL OR "end" >= ?) AND municipality IN ({marks})',
-            (end, end, *scope),
-        )
-        seen: dict[str, set[str]] = defaultdict(set)
-        for m, s, lvl, *flags, child in state:
-            for indicator, flag in STOCK_FLAGS.items():
-                if flag is not None and not flags[flag]:
-                    continue
-                for cell in _spread(ending_here or [label], m, s, str(lvl)):
-                    marker = f"{indicator}|{cell}"
-                    if child not in seen[marker]:
-                        seen[marker].add(child)
-                        counts[indicator][cell] += 1
+    counts: dict[str, dict[CellKey, int]] = {key: dict.fromkeys(keys, 0) for key in COUNTED}
+    samples: dict[str, dict[CellKey, list[float]]] = {key: defaultdict(list) for key in MEASURED}
+    months = [count_month(views, year, m, municipalities) for m in range(1, 13)]
+    for period in periods:
+        part = combine(period, months[period.first_month - 1: period.first_month - 1 + period.months])
+        for key, value in part.counts.items():
+            if key.indicator in counts:
+                counts[key.indicator][key._replace(indicator="")] = value
+        for key, values in part.samples.items():
+            samples[key.indicator][key._replace(indicator="")] = values
     return counts, samples
-
-
-def publish_year(
-    views: ViewStore, year: int, municipalities: Sequence[str], policy: Policy
-) -> list[PublishedCell]:
-    """Every indicator of a year as published: suppressed counts hidden, thin measures too."""
-    counts, samples = count_year(views, year, municipalities)
-    keys = grid(periods_of_year(year), municipalities)
-    # Every count table of the year has the same grid, so the same relations.
-    relations = {
-        kind: grid_relations(keys, additive_over_time=kind == "flow") for kind in ("stock", "flow")
-    }
-    published: list[PublishedCell] = []
-    for indicator in INDICATORS:
-        if indicator.kind == "measure":
-            for cell in keys:
-                values = samples[indicator.key].get(cell, [])
-                enough = len(values) >= policy.min_answers_for_mean
-                published.append(
-                    _cell(indicator.key, cell,
-                          round(MEASURE_RULES[indicator.key][1](values), 1) if enough else None,
-                          not enough)
-                )
-            continue
-        values = counts[indicator.key]
-        hidden = suppress(values, relations[indicator.kind], policy)
-        published.extend(
-            _cell(indicator.key, cell, None if cell in hidden else value, cell in hidden)
-            for cell, value in values.items()
-        )
-    return published
-
-
-def _cell(indicator: str, cell: CellKey, value: Any, suppressed: bool) -> PublishedCell:
-    return PublishedCell(
-        indicator=indicator,
-        period=cell.period,
-        municipality=cell.municipality,
-        sector=cell.sector,
-        level=cell.level,
-        value=value,
-        suppressed=suppressed,
-    )

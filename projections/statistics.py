@@ -14,12 +14,15 @@ Tables:
   "as at the end of the period";
 * `stat_flows`: one row per happening, for flows "during the period", with the
   municipality, sector and level it is counted under and a value (days, a score).
+* `stat_changes`: per month (`2026-03`), a counter that moves whenever a row that
+  counts in that month is written, so published months are recounted only when
+  their facts changed (which, once a month has ended, they do not).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from domain import events as ev
 from domain.aggregate import DomainEvent
@@ -33,6 +36,12 @@ def instant(moment: datetime) -> str:
 def days_between(start: str, end: datetime) -> float:
     began = datetime.strptime(start, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
     return round((end - began).total_seconds() / 86400, 3)
+
+
+def calendar_days_between(start: str, end: datetime) -> int:
+    """Whole calendar days (UTC dates) from an instant to another, as the domain counts
+    deadlines: a decision on the 14th day after the opening is within 14 days."""
+    return (end.astimezone(UTC).date() - date.fromisoformat(start[:10])).days
 
 
 class StatisticsProjection:
@@ -87,9 +96,12 @@ class StatisticsProjection:
         db.execute(
             "CREATE TABLE IF NOT EXISTS stat_actions (action_id TEXT PRIMARY KEY, evaluated INTEGER NOT NULL)"
         )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS stat_changes (month TEXT PRIMARY KEY, changes INTEGER NOT NULL)"
+        )
 
     def clear(self, db: sqlite3.Connection) -> None:
-        for table in ("stat_cases", "stat_intervals", "stat_flows", "stat_actions"):
+        for table in ("stat_cases", "stat_intervals", "stat_flows", "stat_actions", "stat_changes"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     # --- applying events ----------------------------------------------------------
@@ -108,18 +120,28 @@ class StatisticsProjection:
         assert row is not None, "an event of a case that was never opened"
         return row
 
+    def _changed(self, db: sqlite3.Connection, at: str) -> None:
+        """Something that counts from the month of `at` on has changed."""
+        db.execute(
+            "INSERT INTO stat_changes (month, changes) VALUES (?, 1)"
+            " ON CONFLICT (month) DO UPDATE SET changes = stat_changes.changes + 1",
+            (at[:7],),
+        )
+
     def _flow(
         self, db: sqlite3.Connection, kind: str, event: ev.CaseEvent, *,
         at: str | None = None, sector: str | None = None, level: int | None = None,
         value: float | None = None, detail: str | None = None,
     ) -> None:
         row = self._case(db, event.originator_id)
+        at = at or instant(event.timestamp)
+        self._changed(db, at)
         db.execute(
             "INSERT INTO stat_flows (kind, at, municipality, sector, level, value, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 kind,
-                at or instant(event.timestamp),
+                at,
                 row[1],
                 sector if sector is not None else row[5],
                 level if level is not None else row[4],
@@ -132,6 +154,7 @@ class StatisticsProjection:
         """Move the case's state: close the current interval, open a new one."""
         case_id = str(event.originator_id)
         when = instant(event.timestamp)
+        self._changed(db, when)
         db.execute(
             f"UPDATE stat_cases SET {', '.join(f'{k} = ?' for k in changes)} WHERE case_id = ?",  # noqa: S608
             (*changes.values(), case_id),
@@ -150,6 +173,7 @@ class StatisticsProjection:
 
     def _on_CaseOpened(self, db: sqlite3.Connection, e: ev.CaseOpened) -> None:
         when = instant(e.timestamp)
+        self._changed(db, when)
         db.execute(
             "INSERT INTO stat_cases (case_id, child_id, municipality, opened_at, status, level,"
             " sector, coordinator, grp, plan, level0_since) VALUES (?, ?, ?, ?, 'open', 0, ?, 0, 0, 0, ?)",
@@ -165,7 +189,9 @@ class StatisticsProjection:
     def _on_Level0StepRecorded(self, db: sqlite3.Connection, e: ev.Level0StepRecorded) -> None:
         if e.step == "beslutning":
             since = self._case(db, e.originator_id)[9]
-            self._flow(db, "level0_decision", e, level=0, value=days_between(since, e.timestamp))
+            self._flow(
+                db, "level0_decision", e, level=0, value=calendar_days_between(since, e.timestamp)
+            )
 
     def _on_LevelChanged(self, db: sqlite3.Connection, e: ev.LevelChanged) -> None:
         extra = {"level0_since": instant(e.timestamp)} if e.to_level == 0 else {}
@@ -179,11 +205,14 @@ class StatisticsProjection:
         )
 
     def _on_HandoverAccepted(self, db: sqlite3.Connection, e: ev.HandoverAccepted) -> None:
-        requested = self._case(db, e.originator_id)[10]
+        row = self._case(db, e.originator_id)
+        requested, from_sector = row[10], row[5]
         self._change(db, e, sector=e.to_sector, handover_requested_at=None)
+        # detail: the sector the baton left (the stock-flow identity needs it).
         self._flow(
             db, "handover_completed", e, sector=e.to_sector,
             value=days_between(requested, e.timestamp) if requested else None,
+            detail=from_sector,
         )
 
     def _on_HandoverDeclined(self, db: sqlite3.Connection, e: ev.HandoverDeclined) -> None:
@@ -217,11 +246,16 @@ class StatisticsProjection:
         self._change(db, e, plan=0)
 
     def _on_MeetingHeld(self, db: sqlite3.Connection, e: ev.MeetingHeld) -> None:
-        self._flow(db, "meeting", e, at=f"{e.held_on.isoformat()}T12:00:00.000000")
+        # Counted in the month it was held; a meeting recorded after that month has
+        # ended counts in the month it was recorded, so that an ended (published)
+        # month never changes.
+        recorded = instant(e.timestamp)
+        held = f"{e.held_on.isoformat()}T12:00:00.000000"
+        self._flow(db, "meeting", e, at=held if held[:7] == recorded[:7] else recorded)
 
     def _on_ActionAgreed(self, db: sqlite3.Connection, e: ev.ActionAgreed) -> None:
         db.execute(
-            "INSERT OR IGNORE INTO stat_actions (action_id, evaluated) VALUES (?, 0)",
+            "INSERT INTO stat_actions (action_id, evaluated) VALUES (?, 0) ON CONFLICT DO NOTHING",
             (str(e.action_id),),
         )
 

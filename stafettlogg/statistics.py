@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -24,8 +25,9 @@ from domain.aggregate import DomainEvent
 from domain.values import Actor
 from projections.disclosure import Policy
 from projections.case_views import CaseViewsProjection
-from projections.indicators import PublishedCell, publish_year
+from projections.indicators import PublishedCell
 from projections.periods import InvalidPeriod, parse_period
+from projections.publication import Publication, Publisher, has_ended
 from projections.runner import Follower, Projection, ViewStore
 from projections.statistics import StatisticsProjection
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from stafettlogg.application import Stafettlogg
 
 CACHE_SIZE = 32
+PREPARE_INTERVAL = 2.0  # seconds between looks for a newly ended month
 
 
 class NotificationSource:
@@ -67,9 +70,14 @@ class StatisticsService:
         # The case list, the inbox and the access-log listing, and the statistics.
         self.projections: list[Projection] = [CaseViewsProjection(), StatisticsProjection()]
         self.policy = Policy(threshold=app.settings.disclosure_threshold)
-        self._cache: OrderedDict[tuple[Any, ...], list[PublishedCell]] = OrderedDict()
+        self.publisher = Publisher(self.views, self.policy)
+        self._cache: OrderedDict[tuple[Any, ...], tuple[Publication, list[PublishedCell]]] = (
+            OrderedDict()
+        )
         self._cache_lock = threading.Lock()
         self._follower: Follower | None = None
+        self._preparer: threading.Thread | None = None
+        self._preparing = threading.Event()
 
     def close(self) -> None:
         self.stop_following()
@@ -96,11 +104,32 @@ class StatisticsService:
             self.views, self.projections, self.source, interval=interval, on_error=on_error
         )
         self._follower.start()
+        self._preparing = threading.Event()
+        self._preparer = threading.Thread(
+            target=self._prepare, args=(self._preparing, on_error), name="statistics", daemon=True
+        )
+        self._preparer.start()
 
     def stop_following(self) -> None:
         if self._follower is not None:
             self._follower.stop()
             self._follower = None
+        if self._preparer is not None:
+            self._preparing.set()
+            self._preparer.join(timeout=10)
+            self._preparer = None
+
+    def _prepare(
+        self, stop: threading.Event, on_error: Callable[[BaseException], None] | None
+    ) -> None:
+        """Work out a month's release when it has ended, before anyone asks: the
+        first request after a month ends (or after a start) need not wait for it."""
+        while not stop.wait(PREPARE_INTERVAL):
+            try:
+                self.publisher.publish(self.app.clock().astimezone(UTC).date())
+            except Exception as exc:  # noqa: BLE001 - keep preparing; report and retry
+                if on_error is not None:
+                    on_error(exc)
 
     def position(self) -> int:
         return self.views.position(StatisticsProjection.name)
@@ -110,52 +139,60 @@ class StatisticsService:
     def indicators(
         self, actor: Actor, *, period: str, municipality: str | None, table: str
     ) -> IndicatorTable:
-        """The indicator grid of a period, for an evaluator's municipalities.
+        """The indicator table of an ended period, for an evaluator's municipalities.
 
-        Suppression is worked out once for all the evaluator's municipalities and the
-        whole year of the period, so that asking for one municipality or another
-        period of the same year never uncovers a cell another answer hides.
+        The pattern of hidden cells is worked out once for the whole grid (every
+        municipality, the national total, every released period) and kept as it was
+        released (`projections/publication.py`); a request only cuts its part.
+        Every request of an evaluator is recorded, a refused one too.
         """
         try:
             wanted = parse_period(period)
         except InvalidPeriod as exc:
             raise errors.InvalidValue("period", str(exc)) from None
-        scope = tuple(sorted(actor.municipalities))
         if "evaluator" not in actor.roles:
             raise errors.Forbidden("Bare evaluatorer kan hente statistikk.")
-        if municipality is not None and not may_see_statistics(actor, (municipality,)):
+        scope = tuple(sorted(actor.municipalities))
+        asked = (municipality,) if municipality is not None else scope
+        allowed = bool(asked) and may_see_statistics(actor, asked)
+        today = self.app.clock().astimezone(UTC).date()
+        if allowed and not has_ended(wanted, today):
+            msg = (
+                f"Perioden {wanted.label} er ikke over ennå. Statistikk for en periode "
+                f"publiseres når perioden er slutt (fra {wanted.end:%d.%m.%Y})."
+            )
+            raise errors.InvalidValue("period", msg)
+        self._log_request(actor, table=table, period=wanted.label, scope=asked, refused=not allowed)
+        if not allowed:
             raise errors.Forbidden("Du kan bare hente statistikk for dine egne kommuner.")
-        if not may_see_statistics(actor, scope):
-            raise errors.Forbidden("Du kan bare hente statistikk for dine egne kommuner.")
-        self._log_request(actor, table=table, period=period, scope=scope)
-        cells = self._year(wanted.year, scope)
-        chosen = [
-            c for c in cells
-            if c.period == wanted.label and municipality in (None, c.municipality)
-        ]
+        self.catch_up()
+        publication = self.publisher.publish(today)
         return IndicatorTable(
             period=wanted.label,
-            municipalities=(municipality,) if municipality else scope,
+            municipalities=asked,
             policy=self.policy,
-            cells=chosen,
+            cells=self._cut(publication, wanted.label, scope, municipality),
         )
 
-    def _year(self, year: int, scope: tuple[str, ...]) -> list[PublishedCell]:
-        key = (year, scope, self.policy, self.position())
+    def _cut(
+        self, publication: Publication, period: str, scope: tuple[str, ...],
+        municipality: str | None,
+    ) -> list[PublishedCell]:
+        key = (id(publication), period, scope, municipality)
         with self._cache_lock:
             cached = self._cache.get(key)
-            if cached is not None:
+            if cached is not None and cached[0] is publication:
                 self._cache.move_to_end(key)
-                return cached
-        cells = publish_year(self.views, year, scope, self.policy)
+                return cached[1]
+        cells = publication.cells(period, scope, municipality)
         with self._cache_lock:
-            self._cache[key] = cells
+            self._cache[key] = (publication, cells)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return cells
 
     def _log_request(
-        self, actor: Actor, *, table: str, period: str, scope: tuple[str, ...]
+        self, actor: Actor, *, table: str, period: str, scope: tuple[str, ...], refused: bool
     ) -> None:
         app = self.app
         now = app.clock()
@@ -166,7 +203,10 @@ class StatisticsService:
                     log = app._load(StatisticsLog, log_id)
                 except AggregateNotFoundError:  # this user's first request
                     log = StatisticsLog.start(actor.user, now)
-                log.record(actor, table=table, period=period, municipalities=scope, at=now)
+                log.record(
+                    actor, table=table, period=period, municipalities=scope, at=now,
+                    refused=refused,
+                )
                 try:
                     app._save(log)
                 except errors.ConcurrentModification:
@@ -183,6 +223,7 @@ class StatisticsService:
                 "municipalities": list(e.municipalities),
                 "table": e.table,
                 "period": e.period,
+                "refused": e.refused,
             }
             for e in self.app.events.get(statistics_log_id(user))
             if type(e).__name__ == "StatisticsRequested"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import astuple
 from fractions import Fraction
 
 import pytest
@@ -446,7 +445,7 @@ def test_a_period_asked_for_alone_gets_the_pattern_it_has_in_the_whole_table() -
 
 def test_identical_years_of_a_flow_get_the_same_pattern() -> None:
     values, _ = random_table(10, 3, 0.1, flow=True)
-    last_year = {CellKey("2025" + k.period[4:], *astuple(k)[1:]): v for k, v in values.items()}
+    last_year = {CellKey("2025" + k.period[4:], *tuple(k)[1:]): v for k, v in values.items()}
     both = {**values, **last_year}
     hidden = assert_safe(both, grid_relations(both, additive_over_time=True))
     for period in PERIODS:

@@ -1,0 +1,1336 @@
+"""Statistics for evaluators: the issue's promises, checked on a real encrypted store.
+
+What an evaluator is promised (bti-domain.md sections 3-4, api-contract.md "Statistics"):
+
+* the indicator grid (municipality x sector x level, with "all" margins, for every
+  month, quarter, half-year and year) counts what happened: flows *during* the period,
+  stocks *as at the end* of it, each child once per cell. Checked against an
+  independent replay of the events written here (nothing of `projections/` is reused
+  for the expected numbers, not even the period arithmetic);
+* published cells equal those counts wherever they are not hidden, every published
+  count is 0 or at least the threshold, means and medians need 5 answers;
+* no hidden cell can be worked out by adding or subtracting published cells, totals
+  and periods: an attacker's linear algebra over exact fractions (written here, not
+  the engine under test) finds nothing, on the demo and on small data sets built to
+  tempt differencing;
+* the views are kept exactly once: a projection that dies between writing its rows
+  and writing its position counts nothing twice after a restart, and a rebuild (also
+  through `stafettlogg projections rebuild`) equals the incrementally kept view;
+* the same request on the same data gives the same answer, also in another process.
+
+Boundary convention, stated once: "as at the end of the period" is the state once
+everything recorded *during* the period has happened, before anything of the next
+period: a change at exactly 00:00:00 UTC on the first day of the next period belongs
+to the next period, as a flow does. That keeps stock(end) = stock(start) + flows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics as pystats
+import subprocess
+import sys
+import textwrap
+import time as walltime
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from domain import events as ev
+from domain.values import CLOSE_REASONS, SECTORS, Actor
+from projections.disclosure import CellKey, Policy
+from projections.indicators import count_year
+from projections.publication import Publisher
+from projections.runner import BATCH, ViewStore
+from projections.statistics import StatisticsProjection
+from stafettlogg.application import Stafettlogg
+from stafettlogg.demo import demo_id_factory, load_demo
+from stafettlogg.statistics import NotificationSource, StatisticsService
+from tests.conftest import ADMIN, KARI, PER, settings_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SEED = 11
+CHILDREN = 120
+SCOPE = ("4206", "4207", "4225", "4227")  # the demo's municipalities
+YEARS = (2025, 2026)  # the demo runs from 2025-01-01 to 2026-10-31
+THRESHOLD = 5
+ALL = "all"
+LEVELS = ("0", "1", "2", "3")
+STAT_TABLES = ("stat_cases", "stat_intervals", "stat_flows", "stat_actions")
+
+EVALUATOR = Actor(user="evi", roles=frozenset({"evaluator"}), municipalities=frozenset(SCOPE))
+
+CLOSED = {f"cases_closed_{r.replace('-', '_')}": r for r in CLOSE_REASONS}
+FLOWS = (
+    "cases_opened", "interdisciplinary_meetings", "handovers_completed", "satisfaction_answers",
+    "level_transitions", "level0_decisions", "level0_decisions_within_14_days",
+    "actions_evaluated", "actions_evaluated_by_date", *CLOSED,
+)
+STOCKS: dict[str, Callable[[CaseState], bool]] = {}  # filled below CaseState
+MEASURES = ("handover_days_median", "case_duration_days_median", "satisfaction_mean")
+# The brief's minimum; the replay checks every count indicator (CHECKED).
+REQUIRED = (
+    "cases_opened", "interdisciplinary_meetings", "handovers_completed", "level_transitions",
+    "actions_evaluated_by_date", *CLOSED, "children_with_holder",
+    "children_with_individual_plan", "children_with_coordinator",
+)
+
+CHECKED = (*FLOWS, "children_with_holder", "children_with_coordinator",
+           "children_with_responsibility_group", "children_with_individual_plan")
+# Only ended periods are published; the demo's service lives on this day.
+TODAY = date(2026, 11, 22)
+
+Cell = tuple[str, str, str, str]  # period label, municipality, sector, level ("all" margins)
+
+
+# --- periods, written independently of projections/periods.py -----------------------
+
+
+def month_start(year: int, month: int) -> datetime:
+    """The first instant (UTC) of a month; month 13 is January of the next year."""
+    return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=UTC)
+
+
+def periods_of(year: int) -> dict[str, tuple[datetime, datetime]]:
+    """Every published period of a year: label -> [first instant, first instant after)."""
+    out = {str(year): (month_start(year, 1), month_start(year, 13))}
+    for h in (1, 2):
+        out[f"{year}-H{h}"] = (month_start(year, 6 * h - 5), month_start(year, 6 * h + 1))
+    for q in range(1, 5):
+        out[f"{year}-Q{q}"] = (month_start(year, 3 * q - 2), month_start(year, 3 * q + 1))
+    for m in range(1, 13):
+        out[f"{year}-{m:02d}"] = (month_start(year, m), month_start(year, m + 1))
+    return out
+
+
+def spread(label: str, municipality: str, sector: str, level: str) -> Iterator[Cell]:
+    """The cells one child or happening is counted in: its own and every margin."""
+    for m in (municipality, ALL):
+        for s in (sector, ALL):
+            for lv in (level, ALL):
+                yield (label, m, s, lv)
+
+
+# --- the independent replay of the events ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What a stock needs of an open case: its level, the holder's sector, three flags."""
+
+    level: int
+    sector: str
+    coordinator: bool = False
+    group: bool = False
+    plan: bool = False
+
+
+STOCKS.update({
+    "children_with_holder": lambda s: True,
+    "children_with_coordinator": lambda s: s.coordinator,
+    "children_with_responsibility_group": lambda s: s.group,
+    "children_with_individual_plan": lambda s: s.plan,
+})
+
+
+@dataclass(frozen=True)
+class Happening:
+    indicator: str
+    at: datetime
+    municipality: str
+    sector: str
+    level: int
+    value: float | None = None
+
+
+@dataclass
+class Timeline:
+    child: UUID
+    municipality: str
+    steps: list[tuple[datetime, CaseState | None]]  # the state after each event (None: closed)
+
+    def state_before(self, moment: datetime) -> CaseState | None:
+        """The case after every event recorded before `moment` (None: not open then)."""
+        state = None
+        for at, after in self.steps:
+            if at >= moment:
+                break
+            state = after
+        return state
+
+
+@dataclass
+class Replay:
+    happenings: list[Happening]
+    timelines: list[Timeline]
+
+
+def all_events(app: Stafettlogg) -> Iterator[Any]:
+    """Every stored event, in the order of the notification log."""
+    start = 1
+    while batch := app.recorder.select_notifications(start, 500):
+        for notification in batch:
+            yield app.mapper.to_domain_event(notification)
+        start = batch[-1].id + 1
+
+
+def case_histories(app: Stafettlogg) -> dict[UUID, list[ev.CaseEvent]]:
+    histories: dict[UUID, list[ev.CaseEvent]] = defaultdict(list)
+    for event in all_events(app):
+        if isinstance(event, ev.CaseEvent):
+            histories[event.originator_id].append(event)
+    for history in histories.values():
+        history.sort(key=lambda e: e.originator_version)
+    return histories
+
+
+def days(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 86400
+
+
+def replay(app: Stafettlogg) -> Replay:
+    """Walk every case's events and note each counted happening and each state change."""
+    happenings: list[Happening] = []
+    timelines: list[Timeline] = []
+    for history in case_histories(app).values():
+        opened = history[0]
+        assert isinstance(opened, ev.CaseOpened)
+        municipality = opened.municipality
+        state: CaseState | None = None
+        steps: list[tuple[datetime, CaseState | None]] = []
+        level0_since = opened.timestamp
+        requested: dict[UUID, datetime] = {}
+        evaluate_by: dict[UUID, date] = {}
+        evaluated: set[UUID] = set()
+
+        def happen(indicator: str, at: datetime, value: float | None = None) -> None:
+            assert state is not None
+            happenings.append(
+                Happening(indicator, at, municipality, state.sector, state.level, value)
+            )
+
+        for e in history:
+            t = e.timestamp
+            assert not steps or t >= steps[-1][0], "a case's events go forward in time"
+            if isinstance(e, ev.CaseOpened):
+                state = CaseState(level=0, sector=e.sector)
+                happen("cases_opened", t)
+            elif isinstance(e, ev.Level0StepRecorded):
+                if e.step == "beslutning":
+                    happen("level0_decisions", t)
+                    # "decide within 14 days" counts calendar days, as the domain's
+                    # overdue rule does (Case.level0_decision_overdue).
+                    if (t.date() - level0_since.date()).days <= 14:
+                        happen("level0_decisions_within_14_days", t)
+            elif isinstance(e, ev.LevelChanged):
+                state = replace(state, level=e.to_level)
+                if e.to_level == 0:
+                    level0_since = t
+                happen("level_transitions", t)
+            elif isinstance(e, ev.HandoverRequested):
+                requested[e.handover_id] = t
+            elif isinstance(e, ev.HandoverAccepted):
+                state = replace(state, sector=e.to_sector)  # counted under the receiver
+                happen("handovers_completed", t)
+                happen("handover_days_median", t, days(requested[e.handover_id], t))
+            elif isinstance(e, ev.CoordinatorAppointed):
+                state = replace(state, coordinator=True)
+            elif isinstance(e, ev.CoordinatorReleased):
+                state = replace(state, coordinator=False)
+            elif isinstance(e, ev.ResponsibilityGroupEstablished):
+                state = replace(state, group=True)
+            elif isinstance(e, ev.ResponsibilityGroupDissolved):
+                state = replace(state, group=False)
+            elif isinstance(e, ev.IndividualPlanStarted):
+                state = replace(state, plan=True)
+            elif isinstance(e, ev.IndividualPlanEnded):
+                state = replace(state, plan=False)
+            elif isinstance(e, ev.MeetingHeld):
+                # Counted in the month it was held; written down after that month had
+                # ended, in the month it was written down (an ended month never changes).
+                held = datetime.combine(e.held_on, time(12), UTC)
+                late = (held.year, held.month) != (t.year, t.month)
+                happen("interdisciplinary_meetings", t if late else held)
+            elif isinstance(e, ev.ActionAgreed):
+                evaluate_by[e.action_id] = e.evaluate_by
+            elif isinstance(e, ev.ActionEvaluated):
+                if e.action_id not in evaluated:  # an action counts at its first evaluation
+                    evaluated.add(e.action_id)
+                    happen("actions_evaluated", t)
+                    if t.date() <= evaluate_by[e.action_id]:
+                        happen("actions_evaluated_by_date", t)
+            elif isinstance(e, ev.SatisfactionAnswered):
+                happen("satisfaction_answers", t)
+                happen("satisfaction_mean", t, float(e.score))
+            elif isinstance(e, ev.CaseClosed):
+                assert state is not None and e.level == state.level
+                happen(f"cases_closed_{e.reason.replace('-', '_')}", t)
+                happen("case_duration_days_median", t, days(opened.timestamp, t))
+                state = None
+            steps.append((t, state))
+        timelines.append(Timeline(opened.child_id, municipality, steps))
+    return Replay(happenings, timelines)
+
+
+@dataclass
+class Expected:
+    counts: dict[str, Counter[Cell]]
+    samples: dict[str, dict[Cell, list[float]]]
+
+
+def expected(rp: Replay, year: int, scope: Sequence[str]) -> Expected:
+    """Every indicator of a year for `scope`, counted from the replay."""
+    periods = periods_of(year)
+    counts: dict[str, Counter[Cell]] = defaultdict(Counter)
+    samples: dict[str, dict[Cell, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for h in rp.happenings:
+        if h.municipality not in scope:
+            continue
+        for label, (start, end) in periods.items():
+            if start <= h.at < end:
+                for cell in spread(label, h.municipality, h.sector, str(h.level)):
+                    if h.indicator in MEASURES:
+                        assert h.value is not None
+                        samples[h.indicator][cell].append(h.value)
+                    else:
+                        counts[h.indicator][cell] += 1
+    for label, (_, end) in periods.items():
+        children: dict[tuple[str, Cell], set[UUID]] = defaultdict(set)
+        for tl in rp.timelines:
+            if tl.municipality not in scope:
+                continue
+            state = tl.state_before(end)
+            if state is None:
+                continue
+            for indicator, holds in STOCKS.items():
+                if holds(state):
+                    for cell in spread(label, tl.municipality, state.sector, str(state.level)):
+                        children[(indicator, cell)].add(tl.child)
+        for (indicator, cell), kids in children.items():
+            counts[indicator][cell] = len(kids)
+    return Expected(counts, samples)
+
+
+def grid(year: int, scope: Sequence[str]) -> list[Cell]:
+    return [
+        (p, m, s, lv)
+        for p in periods_of(year)
+        for m in (*scope, ALL)
+        for s in (*SECTORS, ALL)
+        for lv in (*LEVELS, ALL)
+    ]
+
+
+def ended(period: str, today: date) -> bool:
+    return periods_of(int(period[:4]))[period][1].date() <= today
+
+
+def as_cell(key: CellKey) -> Cell:
+    return (key.period, key.municipality, key.sector, key.level)
+
+
+def differences(
+    got: Mapping[str, Mapping[CellKey, int]], want: Expected, year: int, scope: Sequence[str],
+    indicators: Iterable[str],
+) -> list[str]:
+    cells = grid(year, scope)
+    out = []
+    for indicator in indicators:
+        table = {as_cell(k): v for k, v in got[indicator].items()}
+        assert set(table) == set(cells), f"{indicator}: not the fixed grid"
+        extra = set(want.counts[indicator]) - set(cells)
+        out += [f"{indicator} {c}: counted outside the grid" for c in sorted(extra)]
+        out += [
+            f"{indicator} {c}: view {table[c]}, replay {want.counts[indicator][c]}"
+            for c in cells
+            if table[c] != want.counts[indicator][c]
+        ]
+    return out
+
+
+# --- an attacker's linear algebra over exact fractions --------------------------------
+
+
+def derivable(hidden: set[Any], equations: Iterable[Mapping[Any, int]]) -> set[Any]:
+    """The hidden cells whose value follows from the published ones.
+
+    Each equation is `sum(coef * value(cell)) == 0`. Published cells are constants, so
+    only the hidden part of each equation matters: a hidden cell `h` is determined iff
+    the unit vector e_h lies in the row space of the hidden parts, i.e. iff the fully
+    reduced row echelon form has a row with `h` alone. The basis is kept fully reduced
+    (Gauss-Jordan) as equations come in.
+    """
+    basis: dict[Any, dict[Any, Fraction]] = {}  # pivot -> row, row[pivot] == 1
+    rows_with: dict[Any, set[Any]] = defaultdict(set)  # non-pivot column -> pivots of rows
+    for equation in equations:
+        row = {c: Fraction(v) for c, v in equation.items() if v and c in hidden}
+        for pivot in [c for c in row if c in basis]:
+            factor = row.pop(pivot)
+            for c, v in basis[pivot].items():
+                if c == pivot:
+                    continue
+                new = row.get(c, 0) - factor * v
+                if new:
+                    row[c] = new
+                else:
+                    row.pop(c, None)
+        if not row:
+            continue
+        pivot = min(row, key=lambda c: (len(rows_with[c]), repr(c)))
+        scale = row[pivot]
+        row = {c: v / scale for c, v in row.items()}
+        for other in list(rows_with.pop(pivot, ())):
+            target = basis[other]
+            factor = target.pop(pivot)
+            for c, v in row.items():
+                if c == pivot:
+                    continue
+                new = target.get(c, 0) - factor * v
+                if new:
+                    if c not in target:
+                        rows_with[c].add(other)
+                    target[c] = new
+                elif c in target:
+                    del target[c]
+                    rows_with[c].discard(other)
+        basis[pivot] = row
+        for c in row:
+            if c != pivot:
+                rows_with[c].add(pivot)
+    return {pivot for pivot, row in basis.items() if len(row) == 1}
+
+
+def table_equations(kind: str, year: int, scope: Sequence[str]) -> list[dict[Cell, int]]:
+    """What anyone knows of a table of a year: margins, and how periods relate.
+
+    Margins along every dimension, for every period. Flows (during the period): a year
+    is its halves, its quarters and its months; a half its quarters; a quarter its
+    months. Stocks (as at the end): periods that end at the same instant are equal
+    (the year, H2, Q4 and December; H1, Q2 and June; Q1 and March; Q3 and September).
+    """
+    periods = periods_of(year)
+    dims: list[list[str]] = [list(scope), list(SECTORS), list(LEVELS)]
+    equations: list[dict[Cell, int]] = []
+    for label in periods:
+        for d in range(3):
+            others = [i for i in range(3) if i != d]
+            for a in (*dims[others[0]], ALL):
+                for b in (*dims[others[1]], ALL):
+                    def cell(value: str, a: str = a, b: str = b) -> Cell:
+                        coords = [""] * 3
+                        coords[d], coords[others[0]], coords[others[1]] = value, a, b
+                        return (label, coords[0], coords[1], coords[2])
+                    equation = {cell(ALL): 1}
+                    for value in dims[d]:
+                        equation[cell(value)] = -1
+                    equations.append(equation)
+    coords = [(m, s, lv) for m in (*scope, ALL) for s in (*SECTORS, ALL) for lv in (*LEVELS, ALL)]
+    y = str(year)
+    if kind == "flow":
+        months = [f"{y}-{m:02d}" for m in range(1, 13)]
+        sums = {
+            y: [[f"{y}-H1", f"{y}-H2"], [f"{y}-Q{q}" for q in range(1, 5)], months],
+            f"{y}-H1": [[f"{y}-Q1", f"{y}-Q2"], months[:6]],
+            f"{y}-H2": [[f"{y}-Q3", f"{y}-Q4"], months[6:]],
+            **{f"{y}-Q{q}": [months[3 * q - 3: 3 * q]] for q in range(1, 5)},
+        }
+        for c in coords:
+            for total, splits in sums.items():
+                for parts in splits:
+                    equations.append({(total, *c): 1, **{(p, *c): -1 for p in parts}})
+    else:
+        by_end: dict[datetime, list[str]] = defaultdict(list)
+        for label, (_, end) in periods.items():
+            by_end[end].append(label)
+        for labels in by_end.values():
+            for a, b in zip(labels, labels[1:], strict=False):
+                for c in coords:
+                    equations.append({(a, *c): 1, (b, *c): -1})
+    return equations
+
+
+def holds(equations: Iterable[Mapping[Any, int]], values: Mapping[Any, int]) -> list[Mapping]:
+    return [eq for eq in equations if sum(v * values[c] for c, v in eq.items()) != 0]
+
+
+def published_tables(cells: Iterable[Any]) -> dict[str, dict[Cell, Any]]:
+    tables: dict[str, dict[Cell, Any]] = defaultdict(dict)
+    for c in cells:
+        tables[c.indicator][(c.period, c.municipality, c.sector, c.level)] = c
+    return tables
+
+
+def kind_of(indicator: str) -> str:
+    if indicator in STOCKS:
+        return "stock"
+    return "measure" if indicator in MEASURES else "flow"
+
+
+def attack(cells: Sequence[Any], year: int, scope: Sequence[str]) -> dict[str, set[Cell]]:
+    """Per count indicator, the hidden cells the published table gives away. Cells of
+    periods not published (not ended) are unknowns too."""
+    found = {}
+    for indicator, table in published_tables(cells).items():
+        kind = kind_of(indicator)
+        if kind == "measure":
+            continue
+        hidden = {cell for cell, c in table.items() if c.suppressed}
+        unknown = {cell for cell in grid(year, scope) if cell not in table}
+        found[indicator] = derivable(hidden | unknown, table_equations(kind, year, scope)) - unknown
+    return found
+
+
+# --- views ------------------------------------------------------------------------
+
+
+def snapshot(store: ViewStore) -> dict[str, Counter[tuple[Any, ...]]]:
+    """The statistics view's tables as multisets of rows, and its position."""
+    out: dict[str, Counter[tuple[Any, ...]]] = {
+        table: Counter(store.read(f"SELECT * FROM {table}"))  # noqa: S608 - fixed names
+        for table in STAT_TABLES
+    }
+    out["position"] = Counter({store.position("statistics"): 1})
+    return out
+
+
+def rebuilt(app: Stafettlogg, path: Path) -> dict[str, Counter[tuple[Any, ...]]]:
+    """A fresh view in another file, read from the first event."""
+    store = ViewStore(str(path))
+    try:
+        store.rebuild(StatisticsProjection(), NotificationSource(app))
+        return snapshot(store)
+    finally:
+        store.close()
+
+
+class Capped:
+    """The notification log as it was when it ended at `cap`."""
+
+    def __init__(self, source: NotificationSource, cap: int) -> None:
+        self.source = source
+        self.cap = cap
+
+    def select(self, after: int, limit: int) -> list[Any]:
+        return [n for n in self.source.select(after, limit) if n.id <= self.cap]
+
+    def decode(self, notification: Any) -> Any:
+        return self.source.decode(notification)
+
+    def last_position(self) -> int:
+        return min(self.cap, self.source.last_position())
+
+
+def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFETTLOGG_")}
+    env["STAFETTLOGG_DATA_DIR"] = str(data_dir)
+    env.update(extra)
+    return env
+
+
+# --- the demo ---------------------------------------------------------------------
+
+
+@dataclass
+class Demo:
+    app: Stafettlogg
+    data_dir: Path
+    replay: Replay
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    data_dir = tmp_path_factory.mktemp("statistics-demo") / "var"
+    app = Stafettlogg(settings_for(data_dir), new_id=demo_id_factory(SEED),
+                      clock=lambda: datetime.combine(TODAY, time(12), UTC))
+    load_demo(app, seed=SEED, children=CHILDREN)
+    app.statistics.catch_up()
+    yield Demo(app, data_dir, replay(app))
+    app.close()
+
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_the_counts_are_what_the_events_say_for_every_period_and_cell(
+    demo: Demo, year: int
+) -> None:
+    """count_year (unpublished) equals the replay: every period, cell and margin."""
+    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    want = expected(demo.replay, year, SCOPE)
+    assert set(FLOWS) | set(STOCKS) <= set(counts)
+    assert differences(counts, want, year, SCOPE, CHECKED) == []
+    # Not vacuous: the demo gives every indicator the brief names something to count.
+    year_total = {i: want.counts[i][(str(year), ALL, ALL, ALL)] for i in REQUIRED}
+    assert [i for i, n in year_total.items() if n == 0 and i not in CLOSED] == []
+    assert year_total["cases_closed_concern_resolved"] > 0
+
+
+def test_a_smaller_scope_counts_only_its_own_municipalities_in_all(demo: Demo) -> None:
+    scope = ("4225", "4227")
+    counts, _ = count_year(demo.app.statistics.views, 2026, scope)
+    want = expected(demo.replay, 2026, scope)
+    assert differences(counts, want, 2026, scope, CHECKED) == []
+    everywhere = expected(demo.replay, 2026, SCOPE)
+    assert want.counts["children_with_holder"][("2026-06", ALL, ALL, ALL)] < (
+        everywhere.counts["children_with_holder"][("2026-06", ALL, ALL, ALL)]
+    )
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_published_cells_are_the_counts_unless_hidden_and_never_small(
+    demo: Demo, year: int
+) -> None:
+    """Against count_year's counts (checked against the replay above)."""
+    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    cells = ask_year(demo.app, EVALUATOR, year)
+    problems = []
+    hidden = published = 0
+    for c in cells:
+        if kind_of(c.indicator) == "measure":
+            continue
+        true = counts[c.indicator][CellKey(c.period, c.municipality, c.sector, c.level)]
+        if c.suppressed:
+            hidden += 1
+            if c.value is not None:
+                problems.append(f"{c}: hidden but has a value")
+        else:
+            published += 1
+            if c.value != true:
+                problems.append(f"{c}: published {c.value}, true {true}")
+            if 0 < c.value < THRESHOLD:
+                problems.append(f"{c}: a count of {c.value} is published")
+        if 0 < true < THRESHOLD and not c.suppressed:
+            problems.append(f"{c}: true count {true} is not hidden")
+    assert problems == []
+    assert hidden > 0 and published > hidden  # something to protect, and something to see
+
+
+@pytest.mark.parametrize("period", ["2026-05", "2026-Q2", "2026-H1", "2025", "2025-Q4"])
+def test_the_service_answers_the_published_grid_of_the_period(demo: Demo, period: str) -> None:
+    year = int(period[:4])
+    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    table = demo.app.statistics.indicators(
+        EVALUATOR, period=period, municipality=None, table="indicators"
+    )
+    assert table.period == period
+    assert table.policy.threshold == THRESHOLD
+    publication = demo.app.statistics.publisher.publish(TODAY)
+    assert table.cells == publication.cells(period, SCOPE)
+    keys = {(c.indicator, c.municipality, c.sector, c.level) for c in table.cells}
+    assert len(keys) == len(table.cells)
+    assert {c.indicator for c in table.cells} >= {*REQUIRED, *MEASURES}
+    for c in table.cells:
+        assert c.municipality in (*SCOPE, ALL)
+        if kind_of(c.indicator) != "measure" and not c.suppressed:
+            assert c.value == counts[c.indicator][CellKey(period, c.municipality, c.sector, c.level)]
+            assert c.value == 0 or c.value >= THRESHOLD
+    # One municipality is a slice of the same answer, not a table of its own.
+    one = demo.app.statistics.indicators(
+        EVALUATOR, period=period, municipality="4207", table="indicators"
+    )
+    assert one.cells == [c for c in table.cells if c.municipality == "4207"]
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_means_and_medians_are_published_only_over_five_answers(demo: Demo, year: int) -> None:
+    want = expected(demo.replay, year, SCOPE)
+    cells = ask_year(demo.app, EVALUATOR, year)
+    summary = {"handover_days_median": pystats.median, "case_duration_days_median":
+               pystats.median, "satisfaction_mean": pystats.fmean}
+    seen = Counter()
+    for c in cells:
+        if c.indicator not in MEASURES:
+            continue
+        answers = want.samples[c.indicator].get((c.period, c.municipality, c.sector, c.level), [])
+        if len(answers) < 5:
+            assert (c.value, c.suppressed) == (None, True), c
+            seen["hidden", len(answers) > 0] += 1
+        else:
+            assert not c.suppressed, c
+            # The view keeps days to 3 decimals and the table shows 1: allow the rounding.
+            assert abs(c.value - summary[c.indicator](answers)) <= 0.0505, c
+            seen["published"] += 1
+    assert seen["published"] > 0 and seen["hidden", True] > 0  # both sides are exercised
+
+
+# --- the attack on published tables ---------------------------------------------------
+
+
+def test_the_attackers_solver_finds_what_differencing_finds() -> None:
+    """The solver is not blind: a 2x2 table with margins gives away what it should."""
+    def eqs(rows: int, cols: int) -> list[dict[tuple[int, int], int]]:
+        out = []
+        for r in range(rows + 1):
+            out.append({(r, cols): 1, **{(r, c): -1 for c in range(cols)}})
+        for c in range(cols + 1):
+            out.append({(rows, c): 1, **{(r, c): -1 for r in range(rows)}})
+        return out
+
+    assert derivable({(0, 0)}, eqs(2, 2)) == {(0, 0)}  # a total minus the other part
+    assert derivable({(0, 0), (0, 1)}, eqs(2, 2)) == {(0, 0), (0, 1)}  # via the columns
+    assert derivable({(0, 0), (0, 2)}, eqs(2, 2)) == {(0, 0), (0, 2)}  # a total too
+    assert derivable({(0, 0), (0, 1), (1, 0), (1, 1)}, eqs(2, 2)) == set()  # a block
+    # A year minus three quarters is the fourth (the time relations of a flow).
+    y = [{("Y",): 1, ("Q1",): -1, ("Q2",): -1, ("Q3",): -1, ("Q4",): -1}]
+    assert derivable({("Q4",)}, y) == {("Q4",)}
+    assert derivable({("Q4",), ("Y",)}, y) == set()
+    # Chains through several equations, with coefficients other than 1.
+    chain = [{"a": 1, "b": -1}, {"b": 2, "c": -1}, {"c": 1, "d": 1, "e": -1}]
+    assert derivable({"a", "b", "c", "d"}, chain) == set()
+    assert derivable({"a", "b", "c"}, chain) == {"a", "b", "c"}  # c = e - d
+    assert derivable({"a", "b", "c", "d"}, [*chain, {"d": 1}]) == {"a", "b", "c", "d"}
+
+
+def ask_year(app: Stafettlogg, actor: Actor, year: int) -> list[Any]:
+    """Everything an evaluator can get for a year: every ended period, as the service
+    answers."""
+    today = app.clock().date()
+    return [
+        c for period in periods_of(year) if ended(period, today)
+        for c in app.statistics.indicators(
+            actor, period=period, municipality=None, table="indicators"
+        ).cells
+    ]
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_no_hidden_cell_of_a_published_year_can_be_worked_out(demo: Demo, year: int) -> None:
+    """Every table of a year (all periods), its margins and period sums: nothing follows."""
+    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    cells = ask_year(demo.app, EVALUATOR, year)
+    for kind in ("stock", "flow"):  # the attacker's equations are true of the data
+        for indicator in (i for i in counts if kind_of(i) == kind):
+            values = {as_cell(k): v for k, v in counts[indicator].items()}
+            assert holds(table_equations(kind, year, SCOPE), values) == [], indicator
+    found = attack(cells, year, SCOPE)
+    assert set(found) >= {*FLOWS, *STOCKS}
+    assert {i: sorted(f)[:5] for i, f in found.items() if f} == {}
+
+
+def test_stocks_and_flows_together_give_no_hidden_cell_away(demo: Demo) -> None:
+    """One evaluator, all ended periods of both years: children with a holder at the end
+    of a month = the month before + cases opened - cases closed, per municipality (one
+    open case per child), over the year boundary too."""
+    indicators = ("children_with_holder", "cases_opened", *CLOSED)
+    truth: dict[tuple[str, ...], int] = {}
+    hidden: set[tuple[str, ...]] = set()
+    equations: list[dict[tuple[str, ...], int]] = []
+    for year in YEARS:
+        counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+        cells = ask_year(demo.app, EVALUATOR, year)
+        shown = {(c.indicator, c.period, c.municipality, c.sector, c.level): c for c in cells}
+        for indicator in indicators:
+            for cell in grid(year, SCOPE):
+                c = shown.get((indicator, *cell))
+                if c is None or c.suppressed:  # hidden, or a period not ended
+                    hidden.add((indicator, *cell))
+        for indicator in indicators:
+            for k, v in counts[indicator].items():
+                truth[(indicator, *as_cell(k))] = v
+            equations += [
+                {(indicator, *cell): v for cell, v in eq.items()}
+                for eq in table_equations(kind_of(indicator), year, SCOPE)
+            ]
+    months = [f"{y}-{m:02d}" for y in YEARS for m in range(1, 13)]
+    stock_flow = []
+    for before, month in zip(months, months[1:], strict=False):
+        for m in (*SCOPE, ALL):
+            eq = {
+                ("children_with_holder", month, m, ALL, ALL): 1,
+                ("children_with_holder", before, m, ALL, ALL): -1,
+                ("cases_opened", month, m, ALL, ALL): -1,
+            }
+            eq.update({(i, month, m, ALL, ALL): 1 for i in CLOSED})
+            stock_flow.append(eq)
+    assert holds(stock_flow, truth) == []  # the relation is true of the data
+    found = derivable(hidden, equations + stock_flow)
+    small = sorted(k for k in found if 0 < truth[k] < THRESHOLD and ended(k[1], TODAY))
+    assert small == []
+    assert len(hidden) > 0
+
+
+def test_evaluators_of_different_municipalities_together_learn_no_hidden_cell(
+    demo: Demo,
+) -> None:
+    lyngdal = Actor(user="eva", roles=frozenset({"evaluator"}), municipalities=frozenset({"4225"}))
+    region = Actor(
+        user="reg", roles=frozenset({"evaluator"}), municipalities=frozenset({"4225", "4227"})
+    )
+    year = 2026
+    known: dict[tuple[str, ...], Any] = {}
+    hidden: set[tuple[str, ...]] = set()
+    unknown: set[tuple[str, ...]] = set()  # periods not ended: never published
+    equations: list[dict[tuple[str, ...], int]] = []
+    for actor in (lyngdal, region):
+        scope = tuple(sorted(actor.municipalities))
+        total = "all:" + "+".join(scope)  # "all" means this evaluator's municipalities
+
+        def key(indicator: str, cell: Cell, total: str = total) -> tuple[str, ...]:
+            p, m, s, lv = cell
+            return (indicator, p, total if m == ALL else m, s, lv)
+
+        cells = ask_year(demo.app, actor, year)
+        for indicator, table in published_tables(cells).items():
+            kind = kind_of(indicator)
+            if kind == "measure":
+                continue
+            for cell, c in table.items():
+                if c.suppressed:
+                    hidden.add(key(indicator, cell))
+                else:
+                    known[key(indicator, cell)] = c.value
+            unknown.update(key(indicator, cell) for cell in grid(year, scope) if cell not in table)
+            equations += [
+                {key(indicator, cell): v for cell, v in eq.items()}
+                for eq in table_equations(kind, year, scope)
+            ]
+    uncovered = sorted(hidden & set(known))  # hidden for one, published for the other
+    found = sorted(derivable((hidden - set(known)) | unknown, equations) - unknown)
+    assert (uncovered[:5], found[:5]) == ([], [])
+    assert hidden
+
+
+# --- small data sets that tempt differencing ---------------------------------------
+
+HANNE = Actor(user="hanne", service="hs-lyngdal", roles=frozenset({"worker"}),
+              municipalities=frozenset({"4225"}))
+KIM = Actor(user="kim", service="hs-lyngdal", roles=frozenset({"worker", "coordinator"}),
+            municipalities=frozenset({"4225"}))
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    return datetime.combine(date.fromisoformat(day), time(hour), UTC)
+
+
+class MovableClock:
+    """The service's clock, which a test moves (statistics publish ended periods)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Iterator[Stafettlogg]:
+    # Early 2027: every period of 2026 has ended and is published.
+    app = Stafettlogg(settings_for(tmp_path / "var"), clock=MovableClock(at("2027-01-05")))
+    for service_id, name, sector, municipalities in [
+        ("bhg-solsikken", "Solsikken barnehage", "barnehage", ["4225"]),
+        ("hauge-skole", "Hauge skole", "skole", ["4225"]),
+        ("ppt-lister", "PPT Lister", "ppt", ["4225", "4227"]),
+        ("hs-lyngdal", "Helsestasjonen i Lyngdal", "helsestasjon", ["4225"]),
+    ]:
+        app.register_service(ADMIN, service_id=service_id, name=name, sector=sector,
+                             municipalities=municipalities, at=at("2025-12-01"))
+    yield app
+    app.close()
+
+
+def open_case(app: Stafettlogg, actor: Actor, name: str, day: str, hour: int = 10) -> UUID:
+    return app.open_case(
+        actor, child_name=name, concern=f"Vi undrer oss over {name}.", at=at(day, hour)
+    ).id
+
+
+def decide(app: Stafettlogg, actor: Actor, case_id: UUID, day: str) -> None:
+    for step in ("vurdering", "konkretisering", "deling", "beslutning"):
+        app.record_level0_step(actor, case_id, step=step, text=f"Steg {step}.", at=at(day))
+
+
+LYNGDAL = Actor(user="eva", roles=frozenset({"evaluator"}), municipalities=frozenset({"4225"}))
+
+
+def publish_small(app: Stafettlogg, year: int = 2026) -> tuple[list[Any], Expected]:
+    app.statistics.catch_up()
+    return ask_year(app, LYNGDAL, year), expected(replay(app), year, ("4225",))
+
+
+def check_small(cells: Sequence[Any], want: Expected, year: int = 2026) -> None:
+    for c in cells:
+        if kind_of(c.indicator) == "measure":
+            continue
+        true = want.counts[c.indicator][(c.period, c.municipality, c.sector, c.level)]
+        assert c.suppressed or c.value == true, c
+        assert c.suppressed or c.value == 0 or c.value >= THRESHOLD, c
+        assert not (0 < true < THRESHOLD) or c.suppressed, c
+    found = attack(cells, year, ("4225",))
+    assert {i: sorted(f) for i, f in found.items() if f} == {}
+
+
+def value_of(cells: Sequence[Any], indicator: str, cell: Cell) -> Any:
+    (c,) = [c for c in cells if c.indicator == indicator
+            and (c.period, c.municipality, c.sector, c.level) == cell]
+    return None if c.suppressed else c.value
+
+
+def test_one_child_at_the_helsestasjon_among_many_in_barnehage(small: Stafettlogg) -> None:
+    """12 barnehage cases and one helsestasjon case in February: 'all' minus barnehage
+    would be the helsestasjon child."""
+    for i in range(12):
+        open_case(small, KARI, f"Barn Bhg{i:02d} Testesen", f"2026-02-{2 + i:02d}")
+    lonely = open_case(small, HANNE, "Ensom Helsestasjonsbarn", "2026-02-16")
+    decide(small, HANNE, lonely, "2026-02-20")
+    cells, want = publish_small(small)
+    assert want.counts["cases_opened"][("2026-02", "4225", "helsestasjon", "0")] == 1
+    for indicator, period in [("cases_opened", "2026-02"), ("cases_opened", "2026"),
+                              ("children_with_holder", "2026-02"),
+                              ("children_with_holder", "2026")]:
+        assert value_of(cells, indicator, (period, "4225", "helsestasjon", "0")) is None
+        assert value_of(cells, indicator, (period, ALL, "helsestasjon", ALL)) is None
+    check_small(cells, want)
+
+
+def test_one_child_moving_between_quarters(small: Stafettlogg) -> None:
+    """Cases opened in Q1, one handed over from barnehage to skole in Q2, and one more
+    opened in Q2: the year minus Q1, or Q2's stock minus Q1's, must not point at it."""
+    cases = [open_case(small, KARI, f"Barn Kvartal{i:02d} Testesen", f"2026-01-{5 + i:02d}")
+             for i in range(8)]
+    for i in range(6):
+        open_case(small, PER, f"Elev Kvartal{i:02d} Testesen", f"2026-02-{2 + i:02d}")
+    mover = cases[0]
+    small.register_consent(
+        KARI, mover, given_by="guardian", services=["hauge-skole"],
+        purpose="Overføring til skolen.", valid_until=date(2026, 12, 31), form="written",
+        at=at("2026-04-20"),
+    )
+    handover = small.request_handover(
+        KARI, mover, to_user="per", to_service="hauge-skole", at=at("2026-04-21")
+    ).result
+    small.accept_handover(PER, mover, handover, at=at("2026-05-04"))
+    open_case(small, KARI, "Sen Kvartal Testesen", "2026-04-08")
+    cells, want = publish_small(small)
+    assert want.counts["handovers_completed"][("2026-05", "4225", "skole", "0")] == 1
+    assert want.counts["cases_opened"][("2026-Q2", "4225", ALL, ALL)] == 1
+    assert value_of(cells, "handovers_completed", ("2026", ALL, ALL, ALL)) is None
+    assert value_of(cells, "cases_opened", ("2026-Q2", ALL, ALL, ALL)) is None
+    # The year minus Q1 would be Q2: one of the two is hidden.
+    assert None in (value_of(cells, "cases_opened", ("2026", ALL, ALL, ALL)),
+                    value_of(cells, "cases_opened", ("2026-Q1", ALL, ALL, ALL)))
+    check_small(cells, want)
+
+
+def test_asking_again_later_in_the_year_gives_no_hidden_cell_away(small: Stafettlogg) -> None:
+    """An evaluator fetches Q1 in April and again in November: Q1's counts are the same,
+    so together the two answers must not give away what each hides."""
+    open_case(small, HANNE, "Januar Helsestasjonsbarn", "2026-01-14")
+    for i in range(2):
+        open_case(small, KARI, f"Mars Bhg{i} Testesen", f"2026-03-{10 + i}")
+        open_case(small, HANNE, f"Mars Hs{i} Testesen", f"2026-03-{12 + i}")
+    open_case(small, PER, "Mars Skole Testesen", "2026-03-16")
+    q1 = ("2026-Q1", "2026-01", "2026-02", "2026-03")
+
+    def ask() -> dict[tuple[str, ...], Any]:
+        small.statistics.catch_up()
+        return {
+            (c.indicator, c.period, c.municipality, c.sector, c.level): c
+            for period in q1
+            for c in small.statistics.indicators(
+                LYNGDAL, period=period, municipality=None, table="indicators"
+            ).cells
+            if c.indicator == "cases_opened"
+        }
+
+    small.clock.now = at("2026-04-15")  # type: ignore[attr-defined]
+    april = ask()
+    open_case(small, HANNE, "August Helsestasjonsbarn", "2026-08-17")
+    open_case(small, KARI, "Oktober Barnehagebarn", "2026-10-05")
+    small.clock.now = at("2026-11-20")  # type: ignore[attr-defined]
+    november = ask()
+    assert {k: c.value for k, c in april.items() if not c.suppressed and not
+            november[k].suppressed} == {k: c.value for k, c in november.items()
+                                        if not c.suppressed and not april[k].suppressed}
+    hidden = {k for k in april if april[k].suppressed and november[k].suppressed}
+    equations = [
+        {("cases_opened", *cell): v for cell, v in eq.items()}
+        for eq in table_equations("flow", 2026, ("4225",))
+        if all(cell[0] in q1 for cell in eq)
+    ]
+    assert sorted(derivable(hidden, equations)) == []
+
+
+def test_a_mean_needs_five_answers(small: Stafettlogg) -> None:
+    cases = [open_case(small, KARI, f"Barn Svar{i} Testesen", "2026-03-02") for i in range(6)]
+    for i, case_id in enumerate(cases[:4]):
+        small.record_satisfaction(KARI, case_id, respondent="guardian", score=i + 1,
+                                  at=at("2026-03-10"))
+    cells, _ = publish_small(small)
+    assert value_of(cells, "satisfaction_mean", ("2026-03", ALL, ALL, ALL)) is None
+    small.record_satisfaction(KARI, cases[4], respondent="guardian", score=5, at=at("2026-03-11"))
+    cells, _ = publish_small(small)
+    assert value_of(cells, "satisfaction_mean", ("2026-03", ALL, ALL, ALL)) == 3.0
+    assert value_of(cells, "satisfaction_mean", ("2026-04", ALL, ALL, ALL)) is None
+
+
+def test_the_end_of_a_period_is_its_last_instant_and_nothing_of_the_next(
+    small: Stafettlogg,
+) -> None:
+    """A case opened at exactly 00:00 UTC on 1 April is April's, also as a stock; a case
+    closed at exactly that instant was open for the whole of March."""
+    early = [open_case(small, KARI, f"Barn Grense{i} Testesen", "2026-03-02") for i in range(6)]
+    decide(small, KARI, early[0], "2026-03-03")
+    midnight = datetime(2026, 4, 1, tzinfo=UTC)
+    small.close_case(KARI, early[0], reason="concern-resolved", at=midnight)
+    for i in range(5):
+        small.open_case(KARI, child_name=f"Barn Midnatt{i} Testesen", concern="Undring.",
+                        at=midnight)
+    small.statistics.catch_up()
+    counts, _ = count_year(small.statistics.views, 2026, ("4225",))
+
+    def n(indicator: str, period: str) -> int:
+        return counts[indicator][CellKey(period, ALL, ALL, ALL)]
+
+    assert n("children_with_holder", "2026-03") == 6  # early[0] still open at 24:00
+    assert n("children_with_holder", "2026-Q1") == 6
+    assert n("children_with_holder", "2026-04") == 10
+    assert n("cases_opened", "2026-03") == 6 and n("cases_opened", "2026-04") == 5
+    assert n("cases_closed_concern_resolved", "2026-04") == 1
+    assert n("cases_closed_concern_resolved", "2026-Q1") == 0
+    want = expected(replay(small), 2026, ("4225",))
+    assert differences(counts, want, 2026, ("4225",), (*FLOWS, *STOCKS)) == []
+
+
+def test_a_level0_decision_on_the_14th_day_is_within_14_days(small: Stafettlogg) -> None:
+    case_id = open_case(small, KARI, "Barn Fjortendag Testesen", "2026-03-02", hour=9)
+    assert not small.get_case(case_id).level0_decision_overdue(date(2026, 3, 16))
+    assert small.get_case(case_id).level0_decision_overdue(date(2026, 3, 17))
+    for step in ("vurdering", "konkretisering", "deling", "beslutning"):
+        small.record_level0_step(KARI, case_id, step=step, text=f"Steg {step}.",
+                                 at=at("2026-03-16", 15))
+    small.statistics.catch_up()
+    counts, _ = count_year(small.statistics.views, 2026, ("4225",))
+    cell = CellKey("2026-03", ALL, ALL, ALL)
+    assert counts["level0_decisions"][cell] == 1
+    assert counts["level0_decisions_within_14_days"][cell] == 1
+
+
+# --- determinism ------------------------------------------------------------------
+
+DUMP = textwrap.dedent("""
+    import json, sys
+    from datetime import date
+    from projections.disclosure import Policy
+    from projections.publication import Publisher
+    from projections.runner import ViewStore
+    views = ViewStore(sys.argv[1])
+    publication = Publisher(views, Policy(threshold=5)).publish(date.fromisoformat(sys.argv[2]))
+    print(json.dumps([[c.indicator, c.period, c.municipality, c.sector, c.level, c.value,
+                       c.suppressed] for c in publication.cells(sys.argv[3], sys.argv[4].split(","))]))
+""")
+
+
+def test_the_same_request_gives_the_same_answer(demo: Demo) -> None:
+    ask = demo.app.statistics.indicators
+    first = ask(EVALUATOR, period="2025-Q2", municipality=None, table="indicators")
+    again = ask(EVALUATOR, period="2025-Q2", municipality=None, table="indicators")
+    assert again == first
+    # Worked out afresh, with nothing shared, as it was released in July 2025: the
+    # same table, whatever was released after it.
+    fresh = Publisher(demo.app.statistics.views, Policy(threshold=5)).publish(date(2025, 7, 1))
+    assert fresh.cells("2025-Q2", SCOPE) == first.cells
+    # Another process, another hash seed: the same table, cell for cell.
+    dumps = []
+    for hash_seed in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-c", DUMP, demo.app.settings.views_path, "2025-07-01", "2025-Q2",
+             ",".join(SCOPE)],
+            cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True, text=True, timeout=300, check=False,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        dumps.append(json.loads(result.stdout))
+    assert dumps[0] == dumps[1]
+    assert dumps[0] == [
+        [c.indicator, c.period, c.municipality, c.sector, c.level, c.value, c.suppressed]
+        for c in first.cells
+    ]
+    assert any(c.suppressed for c in first.cells) and any(
+        c.value for c in first.cells if not c.suppressed)
+
+
+# --- exactly once -------------------------------------------------------------------
+
+
+class Crash(Exception):
+    """The projection dies here."""
+
+
+def test_a_crash_between_rows_and_position_counts_nothing_twice(
+    demo: Demo, tmp_path: Path
+) -> None:
+    source = NotificationSource(demo.app)
+    total = source.last_position()
+    assert total > 3 * BATCH  # several batches, so the crash is in the middle
+    path = tmp_path / "views.sqlite3"
+    store = ViewStore(str(path))
+    batches = 0
+    written: list[int] = []
+
+    def die_on_the_third_batch() -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 3:
+            # The third batch's rows are in the (uncommitted) transaction when it dies.
+            written.append(store.read("SELECT count(*) FROM stat_flows")[0][0])
+            raise Crash
+
+    with pytest.raises(Crash):
+        store.process(StatisticsProjection(), source, _before_tracking=die_on_the_third_batch)
+    store.close()
+
+    restarted = ViewStore(str(path))
+    try:
+        assert restarted.position("statistics") == 2 * BATCH
+        # Exactly the first two batches are there: as if the log had ended at 2 * BATCH.
+        reference = ViewStore(str(tmp_path / "reference.sqlite3"))
+        reference.process(StatisticsProjection(), Capped(source, 2 * BATCH))
+        assert snapshot(restarted) == snapshot(reference)
+        reference.close()
+        assert written and written[0] > snapshot(restarted)["stat_flows"].total()
+        # After the restart it goes on from there and ends where a fresh rebuild ends.
+        assert restarted.process(StatisticsProjection(), source) == total - 2 * BATCH
+        assert snapshot(restarted) == rebuilt(demo.app, tmp_path / "fresh.sqlite3")
+        assert restarted.process(StatisticsProjection(), source) == 0
+    finally:
+        restarted.close()
+
+
+HARD_CRASH = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from projections.runner import ViewStore
+    from projections.statistics import StatisticsProjection
+    from stafettlogg.application import Stafettlogg
+    from stafettlogg.settings import Settings
+    from stafettlogg.statistics import NotificationSource
+
+    app = Stafettlogg(Settings.from_env({"STAFETTLOGG_DATA_DIR": sys.argv[1]}))
+    store = ViewStore(sys.argv[2])
+    calls = 0
+
+    def die():
+        global calls
+        calls += 1
+        if calls == 3:
+            print(store.read("SELECT count(*) FROM stat_flows")[0][0], flush=True)
+            os._exit(17)  # no rollback, no close: the process is simply gone
+
+    store.process(StatisticsProjection(), NotificationSource(app), _before_tracking=die)
+""")
+
+
+def test_a_process_killed_mid_transaction_counts_nothing_twice(
+    demo: Demo, tmp_path: Path
+) -> None:
+    path = tmp_path / "views.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "-c", HARD_CRASH, str(demo.data_dir), str(path)],
+        cwd=ROOT, env=env_for(demo.data_dir), capture_output=True, text=True, timeout=300,
+        check=False,
+    )
+    assert result.returncode == 17, result.stderr[-2000:]
+    rows_when_killed = int(result.stdout)
+    store = ViewStore(str(path))
+    try:
+        assert store.position("statistics") == 2 * BATCH
+        assert snapshot(store)["stat_flows"].total() < rows_when_killed
+        store.process(StatisticsProjection(), NotificationSource(demo.app))
+        assert snapshot(store) == rebuilt(demo.app, tmp_path / "fresh.sqlite3")
+    finally:
+        store.close()
+
+
+def story(app: Stafettlogg, step: Callable[[], None]) -> None:
+    """Commands of every kind the statistics read, with `step()` after each one."""
+    def go(result: Any = None) -> Any:
+        step()
+        return result
+
+    kids = [go(open_case(app, KARI, f"Barn Steg{i} Testesen", f"2026-01-{5 + i:02d}"))
+            for i in range(6)]
+    school = [go(open_case(app, PER, f"Elev Steg{i} Testesen", f"2026-02-{2 + i:02d}"))
+              for i in range(3)]
+    for case_id in kids:
+        go(decide(app, KARI, case_id, "2026-01-15"))
+    for case_id in school:
+        go(decide(app, PER, case_id, "2026-03-01"))  # later than 14 days
+    a, b, c, d, *_ = kids
+    go(app.change_level(KARI, a, level=1, reason="Tiltak i barnehagen.", at=at("2026-01-20")))
+    action = go(app.agree_action(KARI, a, description="Språkgruppe.",
+                                 responsible_service="bhg-solsikken",
+                                 evaluate_by=date(2026, 2, 20), at=at("2026-01-21")).result)
+    go(app.evaluate_action(KARI, a, action, outcome="continue", text="Går bra.",
+                           at=at("2026-02-18")))
+    go(app.evaluate_action(KARI, a, action, outcome="completed", text="Ferdig.",
+                           at=at("2026-03-18")))  # counted once, at the first evaluation
+    late = go(app.agree_action(KARI, b, description="Samtaler.", responsible_service=
+                               "bhg-solsikken", evaluate_by=date(2026, 2, 1),
+                               at=at("2026-01-22")).result)
+    go(app.evaluate_action(KARI, b, late, outcome="stopped", text="Sent.", at=at("2026-02-10")))
+    go(app.register_consent(KARI, c, given_by="guardian", services=["hauge-skole", "ppt-lister",
+                            "hs-lyngdal"], purpose="Samarbeid.", valid_until=date(2026, 12, 31),
+                            form="written", at=at("2026-02-01")))
+    go(app.add_participant(KARI, c, service="ppt-lister", at=at("2026-02-02")))
+    go(app.add_participant(KARI, c, service="hs-lyngdal", at=at("2026-02-02")))
+    go(app.change_level(KARI, c, level=3, reason="Sammensatt.", at=at("2026-02-03")))
+    go(app.establish_responsibility_group(KARI, c, services=["ppt-lister", "hs-lyngdal"],
+                                          at=at("2026-02-04")))
+    go(app.appoint_coordinator(KIM, c, user="hanne", service="hs-lyngdal", at=at("2026-02-05")))
+    go(app.start_individual_plan(KARI, c, at=at("2026-02-06")))
+    go(app.hold_meeting(KARI, c, held_on=date(2026, 2, 6), services=["ppt-lister"],
+                        minutes="Møte.", at=at("2026-02-09")))
+    handover = go(app.request_handover(KARI, c, to_user="per", to_service="hauge-skole",
+                                       at=at("2026-03-20")).result)
+    go(app.accept_handover(PER, c, handover, at=at("2026-04-02")))
+    go(app.release_coordinator(PER, c, at=at("2026-05-01")))
+    go(app.end_individual_plan(PER, c, at=at("2026-05-02")))
+    go(app.dissolve_responsibility_group(PER, c, at=at("2026-05-03")))
+    go(app.change_level(PER, c, level=0, reason="Tilbake.", at=at("2026-05-04")))
+    go(app.record_satisfaction(KARI, d, respondent="guardian", score=4, at=at("2026-05-05")))
+    go(app.register_consent(KARI, d, given_by="guardian", services=["hauge-skole"],
+                            purpose="Skolestart.", valid_until=date(2026, 12, 31), form="oral",
+                            at=at("2026-05-06")))
+    declined = go(app.request_handover(KARI, d, to_user="per", to_service="hauge-skole",
+                                       at=at("2026-05-07")).result)
+    go(app.decline_handover(PER, d, declined, reason="Ikke ennå.", at=at("2026-05-08")))
+    cancelled = go(app.request_handover(KARI, d, to_user="per", to_service="hauge-skole",
+                                        at=at("2026-05-09")).result)
+    go(app.cancel_handover(KARI, d, cancelled, at=at("2026-05-10")))
+    for case_id, reason in zip(kids[3:], ("moved-away", "family-declined", "other"),
+                               strict=True):
+        go(app.close_case(KARI, case_id, reason=reason, at=at("2026-06-01")))
+    # The same child again after its case closed: a new case, the same child.
+    again = {"child_name": "Barn Igjen Testesen", "birth_date": date(2021, 5, 5)}
+    first = go(app.open_case(KARI, **again, concern="Undring.", at=at("2026-06-10")).id)
+    go(decide(app, KARI, first, "2026-06-11"))
+    go(app.close_case(KARI, first, reason="concern-resolved", at=at("2026-06-12")))
+    second = go(app.open_case(KARI, **again, concern="Ny undring.", at=at("2026-06-20")).id)
+    assert app.get_case(second).state.child_id == app.get_case(first).state.child_id
+
+
+def test_a_view_kept_step_by_step_equals_a_rebuild(small: Stafettlogg, tmp_path: Path) -> None:
+    source = NotificationSource(small)
+    stepwise = ViewStore(str(tmp_path / "stepwise.sqlite3"))
+    reads: list[int] = []
+    # Meanwhile the application's own follower thread keeps its view current, too.
+    small.statistics.start_following(interval=0.001)
+    try:
+        story(small, lambda: reads.append(stepwise.process(StatisticsProjection(), source)))
+    finally:
+        small.statistics.stop_following()
+    reads.append(stepwise.process(StatisticsProjection(), source))
+    assert sum(reads) == source.last_position()
+    assert len([r for r in reads if r]) > 40  # really in small steps
+    fresh = rebuilt(small, tmp_path / "fresh.sqlite3")
+    assert snapshot(stepwise) == fresh
+    small.statistics.catch_up()
+    assert snapshot(small.statistics.views) == fresh
+    # And the counts of the story are what its events say.
+    counts, _ = count_year(small.statistics.views, 2026, ("4225",))
+    want = expected(replay(small), 2026, ("4225",))
+    assert differences(counts, want, 2026, ("4225",), (*FLOWS, *STOCKS)) == []
+    assert want.counts["level0_decisions_within_14_days"][("2026", ALL, ALL, ALL)] == 7
+    assert want.counts["actions_evaluated_by_date"][("2026", ALL, ALL, ALL)] == 1
+    assert want.counts["handovers_completed"][("2026-04", "4225", "skole", "3")] == 1
+    stepwise.close()
+
+
+def test_the_application_rebuild_equals_the_followed_view(demo: Demo, tmp_path: Path) -> None:
+    demo.app.statistics.catch_up()
+    live = snapshot(demo.app.statistics.views)
+    assert live == rebuilt(demo.app, tmp_path / "fresh.sqlite3")
+    assert live["stat_flows"].total() > 500
+
+
+def test_cli_rebuild_prints_a_summary_and_equals_the_live_view(demo: Demo) -> None:
+    demo.app.statistics.catch_up()
+    live = snapshot(demo.app.statistics.views)
+    events = demo.app.recorder.max_notification_id()
+
+    def rebuild(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "stafettlogg", "projections", "rebuild", *args],
+            cwd=ROOT, env=env_for(demo.data_dir), capture_output=True, text=True, timeout=300,
+            check=False,
+        )
+
+    started = walltime.perf_counter()
+    result = rebuild("--view", "statistics")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = re.fullmatch(r"Gjenoppbygget: (\d+) hendelser lest på \d+\.\d s\.\n", result.stdout)
+    assert summary, result.stdout
+    assert int(summary.group(1)) == events
+    after = ViewStore(demo.app.settings.views_path)
+    try:
+        assert snapshot(after) == live
+    finally:
+        after.close()
+    assert walltime.perf_counter() - started < 60
+
+    everything = rebuild()
+    assert everything.returncode == 0, everything.stderr[-2000:]
+    assert re.fullmatch(r"Gjenoppbygget: \d+ hendelser lest på \d+\.\d s\.\n", everything.stdout)
+    assert snapshot(demo.app.statistics.views) == live
+
+    unknown = rebuild("--view", "nope")
+    assert unknown.returncode == 2
+    assert unknown.stdout == ""
+    assert len(unknown.stderr.strip().splitlines()) == 1 and "statistics" in unknown.stderr
+
+
+# --- nothing that identifies anyone ------------------------------------------------------
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def identities(app: Stafettlogg) -> tuple[set[str], set[str]]:
+    """The demo children's names, birth dates and national ids; and free texts."""
+    people: set[str] = set()
+    texts: set[str] = set()
+    for case_id in app.case_ids():
+        details = app.child_details(case_id)
+        people.update(v for k, v in details.items() if v and k != "concern")
+        texts.update(
+            item["text"] for item in app.case_log(case_id) if item.get("text")
+        )
+    return people, {t for t in texts if len(t) >= 12}
+
+
+def test_neither_view_nor_table_holds_an_identity_a_date_or_free_text(demo: Demo) -> None:
+    people, texts = identities(demo.app)
+    assert len(people) > 2 * CHILDREN / 2 and len(texts) > 100
+    # Every distinct value that stands anywhere in a published table or the view.
+    published = "\n".join(sorted({
+        json.dumps(v, ensure_ascii=False)
+        for year in YEARS
+        for c in ask_year(demo.app, EVALUATOR, year)
+        for v in c.__dict__.values()
+    }))
+    assert not DATE.search(published)
+    view_text = "\n".join(sorted({
+        str(v)
+        for table in STAT_TABLES
+        for row in demo.app.statistics.views.read(f"SELECT * FROM {table}")  # noqa: S608
+        for v in row
+    }))
+    # (The view keeps exact instants of events, by design, so a birth date that is also
+    # the day of some event may appear there; names, numbers and texts never.)
+    for haystack, look_for in ((published, people),
+                               (view_text, {p for p in people if not DATE.fullmatch(p)})):
+        assert [p for p in look_for if p in haystack] == []
+        assert [t for t in texts if t in haystack] == []
+    # Words of names do not leak either (e.g. a first name as a "detail").
+    names = {w for p in people if not DATE.fullmatch(p) and not p.isdigit() for w in p.split()}
+    assert [w for w in names if len(w) > 3 and re.search(rf"\b{re.escape(w)}\b", published)] == []
