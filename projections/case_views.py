@@ -4,7 +4,8 @@ Rows hold only what lists and the inbox show and what the access rules need (whi
 services take part, which consents cover whom until when, who a pending handover is
 for); no personal data and no free text. `CaseFacts` gives the domain's access
 rules (`domain/access.py`) the same questions a `Case` answers, so that who may see
-a row is decided by the same code as who may see the case.
+a row is decided by the same code as who may see the case. The SQL runs on SQLite
+and PostgreSQL alike (`ON CONFLICT DO NOTHING`, the column "user" quoted).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class CaseViewsProjection:
     def create(self, db: sqlite3.Connection) -> None:
         db.execute(
             """CREATE TABLE IF NOT EXISTS cv_cases (
-                case_id TEXT PRIMARY KEY, position INTEGER NOT NULL, municipality TEXT NOT NULL,
+                case_id TEXT PRIMARY KEY, position BIGINT NOT NULL, municipality TEXT NOT NULL,
                 status TEXT NOT NULL, level INTEGER NOT NULL, holder_user TEXT NOT NULL,
                 holder_service TEXT NOT NULL, opened_by_service TEXT NOT NULL,
                 opened_at TEXT NOT NULL, closed_at TEXT, version INTEGER NOT NULL,
@@ -129,7 +130,7 @@ class CaseViewsProjection:
         )
         db.execute(
             "CREATE TABLE IF NOT EXISTS cv_access (case_id TEXT NOT NULL, seq INTEGER NOT NULL,"
-            " at TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL, service TEXT,"
+            ' at TEXT NOT NULL, "user" TEXT NOT NULL, role TEXT NOT NULL, service TEXT,'
             " action TEXT NOT NULL, PRIMARY KEY (case_id, seq))"
         )
 
@@ -186,7 +187,7 @@ class CaseViewsProjection:
 
     def _on_ServiceJoined(self, db: sqlite3.Connection, e: ev.ServiceJoined, case_id: str, _: int) -> None:
         db.execute(
-            "INSERT OR IGNORE INTO cv_participants (case_id, service) VALUES (?, ?)",
+            "INSERT INTO cv_participants (case_id, service) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (case_id, e.joined_service),
         )
 
@@ -215,7 +216,7 @@ class CaseViewsProjection:
         self._set(db, case_id, holder_user=to_user, holder_service=to_service)
         self._no_pending(db, case_id)
         db.execute(
-            "INSERT OR IGNORE INTO cv_participants (case_id, service) VALUES (?, ?)",
+            "INSERT INTO cv_participants (case_id, service) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (case_id, to_service),
         )
 
@@ -259,7 +260,7 @@ class CaseViewsProjection:
 
     def _on_AccessLogStarted(self, db: sqlite3.Connection, e: ev.AccessLogStarted) -> None:
         db.execute(
-            "INSERT OR IGNORE INTO cv_access_logs (log_id, case_id) VALUES (?, ?)",
+            "INSERT INTO cv_access_logs (log_id, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (str(e.originator_id), str(e.case_id)),
         )
 
@@ -268,7 +269,7 @@ class CaseViewsProjection:
             "SELECT case_id FROM cv_access_logs WHERE log_id = ?", (str(e.originator_id),)
         ).fetchone()
         db.execute(
-            "INSERT INTO cv_access (case_id, seq, at, user, role, service, action)"
+            'INSERT INTO cv_access (case_id, seq, at, "user", role, service, action)'
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (case_id, e.originator_version, instant(e.timestamp), e.user, e.role, e.service, e.action),
         )

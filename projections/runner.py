@@ -8,15 +8,21 @@ continues from the last committed position and counts nothing twice.
 
 SQLite recorders have no subscriptions, so the runner pulls: `catch_up()` reads
 everything after the stored position; a `Follower` thread calls it a few times a
-second while the service runs. The same runner code works for every projection.
+second while the service runs. The same runner code works for every projection and
+on both databases: the view database is SQLite (`SqliteViews`, one file) or
+PostgreSQL (`stafettlogg.postgres.PostgresViews`). On PostgreSQL several processes
+share the views; each batch takes the projection's writer lock inside its
+transaction, so one writer at a time moves a projection and none counts an event
+twice. The SQL of the projections is written for both (`?` placeholders,
+`ON CONFLICT DO NOTHING`, reserved words quoted).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
 from typing import Any, Protocol
 
 from domain.aggregate import DomainEvent
@@ -48,43 +54,90 @@ class Source(Protocol):
     def last_position(self) -> int: ...
 
 
-class ViewStore:
-    """The view database: view tables and one tracking row per projection."""
+class ViewDatabase(Protocol):
+    """Where the view tables live. SQL uses `?` placeholders on every database."""
+
+    def read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
+
+    def transaction(self, lock: str | None) -> AbstractContextManager[Any]:
+        """One transaction, committed when the block ends and rolled back if it raises.
+
+        It yields a connection whose `execute(sql, params)` returns a cursor. With
+        `lock`, the writer lock of that name is held until the transaction ends: one
+        writer at a time, across every process that shares the database."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteViews:
+    """The views in one SQLite file, through one connection (SQLite has one writer)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS tracking (projection TEXT PRIMARY KEY, position INTEGER NOT NULL)"
-        )
+
+    def read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock, closing(self._db.execute(sql, params)) as cursor:
+            return cursor.fetchall()
+
+    @contextmanager
+    def transaction(self, lock: str | None) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes SQLite's write lock: that is the writer lock.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
+
+class _Moved(Exception):
+    """Another writer moved the projection: roll back and read from its new position."""
+
+
+class ViewStore:
+    """The view database: view tables and one tracking row per projection."""
+
+    def __init__(self, database: str | ViewDatabase) -> None:
+        """A path is a SQLite file; anything else is a `ViewDatabase` (PostgreSQL)."""
+        self.database: ViewDatabase = (
+            SqliteViews(database) if isinstance(database, str) else database
+        )
+        self.path = database if isinstance(database, str) else None
+        self._lock = threading.RLock()
+        with self.database.transaction("ddl") as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS tracking"
+                " (projection TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self.database.close()
+
     def read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock, closing(self._db.execute(sql, tuple(params))) as cursor:
-            return cursor.fetchall()
+        return self.database.read(sql, tuple(params))
 
     def position(self, projection: str) -> int:
         rows = self.read("SELECT position FROM tracking WHERE projection = ?", (projection,))
         return rows[0][0] if rows else 0
 
     def ensure(self, projection: Projection) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                projection.create(self._db)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO tracking (projection, position) VALUES (?, 0)",
-                    (projection.name,),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self.database.transaction("ddl") as db:
+            projection.create(db)
+            db.execute(
+                "INSERT INTO tracking (projection, position) VALUES (?, 0) ON CONFLICT DO NOTHING",
+                (projection.name,),
+            )
 
     def process(
         self,
@@ -109,28 +162,26 @@ class ViewStore:
                 batch = source.select(after, BATCH)
                 if not batch:
                     return done
-                self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    # Read again inside the transaction: another writer may have moved it.
-                    (current,) = self._db.execute(
-                        "SELECT position FROM tracking WHERE projection = ?", (projection.name,)
-                    ).fetchone()
-                    if current != after:
-                        self._db.execute("ROLLBACK")
-                        continue
-                    for notification in batch:
-                        if notification.topic.partition("@")[0] in projection.topics:
-                            projection.apply(self._db, source.decode(notification), notification.id)
-                    if _before_tracking is not None:
-                        _before_tracking()
-                    self._db.execute(
-                        "UPDATE tracking SET position = ? WHERE projection = ?",
-                        (batch[-1].id, projection.name),
-                    )
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+                    with self.database.transaction(projection.name) as db:
+                        # Read again under the writer lock: another writer may have moved it.
+                        (current,) = db.execute(
+                            "SELECT position FROM tracking WHERE projection = ?",
+                            (projection.name,),
+                        ).fetchone()
+                        if current != after:
+                            raise _Moved()
+                        for notification in batch:
+                            if notification.topic.partition("@")[0] in projection.topics:
+                                projection.apply(db, source.decode(notification), notification.id)
+                        if _before_tracking is not None:
+                            _before_tracking()
+                        db.execute(
+                            "UPDATE tracking SET position = ? WHERE projection = ?",
+                            (batch[-1].id, projection.name),
+                        )
+                except _Moved:
+                    continue
             done += len(batch)
             if progress is not None:
                 progress(batch[-1].id, max(last, batch[-1].id))
@@ -144,17 +195,9 @@ class ViewStore:
     ) -> int:
         """Forget the view and read every event again from the start."""
         self.ensure(projection)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                projection.clear(self._db)
-                self._db.execute(
-                    "UPDATE tracking SET position = 0 WHERE projection = ?", (projection.name,)
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self.database.transaction(projection.name) as db:
+            projection.clear(db)
+            db.execute("UPDATE tracking SET position = 0 WHERE projection = ?", (projection.name,))
         return self.process(projection, source, progress=progress)
 
 

@@ -90,7 +90,7 @@ class StatisticsProjection:
         db.execute(
             """CREATE TABLE IF NOT EXISTS stat_flows (
                 kind TEXT NOT NULL, at TEXT NOT NULL, municipality TEXT NOT NULL,
-                sector TEXT NOT NULL, level INTEGER NOT NULL, value REAL, detail TEXT)"""
+                sector TEXT NOT NULL, level INTEGER NOT NULL, value DOUBLE PRECISION, detail TEXT)"""
         )
         db.execute("CREATE INDEX IF NOT EXISTS stat_flows_at ON stat_flows (at)")
         db.execute(

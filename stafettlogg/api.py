@@ -4,7 +4,8 @@
 server starts (off the event loop: opening SQLite and the key file is blocking I/O)
 and closed when it stops; handlers receive it as the `app` dependency and the
 caller as `actor`. An application passed in by the caller (tests) is used as given
-and left open: whoever made it closes it.
+and left open: whoever made it closes it. If the database does not answer at start
+(PostgreSQL not up yet), the server starts anyway, answers 503 and keeps trying.
 
 Under `/api` every request is rate limited per client and must carry a valid bearer
 token. Errors are RFC 9457 problem details; no answer ever carries a traceback.
@@ -13,6 +14,8 @@ token. Errors are RFC 9457 problem details; no answer ever carries a traceback.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,11 +29,18 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 from stafettlogg.application import Stafettlogg
 from stafettlogg.settings import Settings
 from stafettlogg.web.auth import STATE_KEY, BearerTokenAuth, provide_actor
 from stafettlogg.web.cases import CaseController, inbox
-from stafettlogg.web.problems import EXCEPTION_HANDLERS, documented, problem
+from stafettlogg.web.problems import (
+    EXCEPTION_HANDLERS,
+    ServiceStarting,
+    documented,
+    store_unavailable,
+)
 from stafettlogg.web.schemas import Health, Problem
 from stafettlogg.web.services import ServiceController
 from stafettlogg.web.statistics import StatisticsController
@@ -38,6 +48,10 @@ from stafettlogg.web.statistics import StatisticsController
 log = logging.getLogger("stafettlogg.api")
 
 OPEN_PATHS = ["^/health", "^/ready", "^/schema"]
+# How long /ready waits for the database before it says "not ready".
+READY_TIMEOUT_SECONDS = 2.0
+# While the database has not answered at start, try again this often.
+START_RETRY_SECONDS = 2.0
 
 
 @get("/health", tags=["drift"], summary="Liveness", sync_to_thread=False)
@@ -47,7 +61,7 @@ def health() -> Health:
 
 
 def _store_answers(app: Stafettlogg) -> None:
-    app.recorder.max_notification_id()
+    app.check_store(timeout=READY_TIMEOUT_SECONDS)
 
 
 @get("/ready", tags=["drift"], summary="Readiness", media_type=MediaType.JSON,
@@ -55,45 +69,133 @@ def _store_answers(app: Stafettlogg) -> None:
 async def ready(state: State) -> Response[Health] | Response[Problem]:
     """Ready when the event store answers; 503 problem details otherwise."""
     app: Stafettlogg | None = state.get(STATE_KEY)
-    if app is None:
-        return problem(503, "Applikasjonen er ikke startet.")
+    if app is None:  # not started: its database has not answered yet
+        return store_unavailable()
     try:
         await to_thread.run_sync(_store_answers, app)
     except Exception as exc:  # noqa: BLE001 - any failure of the store means "not ready"
         log.warning("readiness check failed: %s", type(exc).__name__)
-        return problem(503, "Hendelseslageret svarer ikke.")
+        return store_unavailable()
     return Response(Health(status="ready"))
 
 
+STORE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+# While the database is down the follower fails five times a second: say so once
+# every this many seconds, without a traceback.
+OUTAGE_LOG_SECONDS = 30.0
+_last_outage_log = [0.0]
+
+
 def _projection_failed(exc: BaseException) -> None:
+    if isinstance(exc, STORE_UNAVAILABLE):
+        now = time.monotonic()
+        if now - _last_outage_log[0] >= OUTAGE_LOG_SECONDS:
+            _last_outage_log[0] = now
+            log.warning("projection update failed, the database does not answer: %s",
+                        type(exc).__name__)
+        return
     log.error("projection update failed: %s", type(exc).__name__, exc_info=exc)
 
 
 def provide_app(state: State) -> Stafettlogg:
-    return state[STATE_KEY]  # type: ignore[no-any-return]
+    app = state.get(STATE_KEY)
+    if app is None:
+        raise ServiceStarting()
+    return app  # type: ignore[no-any-return]
+
+
+def _start(settings: Settings, given: Stafettlogg | None) -> Stafettlogg:
+    """Open the application (unless given) and start keeping its views current."""
+    instance = given if given is not None else Stafettlogg(settings)
+    try:
+        # Catch the views up with the store, then keep them current while serving.
+        instance.statistics.start_following(on_error=_projection_failed)
+    except BaseException:
+        if given is None:
+            instance.close()
+        raise
+    return instance
+
+
+class _Starter:
+    """Opens the application in the background while its database does not answer."""
+
+    def __init__(self, settings: Settings, given: Stafettlogg | None, state: State) -> None:
+        self.settings = settings
+        self.given = given
+        self.state = state
+        self.instance: Stafettlogg | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="start", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(START_RETRY_SECONDS):
+            try:
+                instance = _start(self.settings, self.given)
+            except STORE_UNAVAILABLE as exc:
+                log.warning("the database does not answer yet (%s); trying again",
+                            type(exc).__name__)
+                continue
+            except Exception as exc:  # noqa: BLE001 - anything else: report, keep 503
+                log.error("the application could not start: %s", type(exc).__name__,
+                          exc_info=exc)
+                return
+            with self._lock:
+                if self._stop.is_set():  # stopped meanwhile: do not serve after all
+                    instance.statistics.stop_following()
+                    if self.given is None:
+                        instance.close()
+                    return
+                self.instance = instance
+                self.state[STATE_KEY] = instance
+            log.warning("the database answers: the service is ready")
+            return
+
+    def stop(self) -> Stafettlogg | None:
+        """Stop trying; the application, if it was opened meanwhile."""
+        with self._lock:
+            self._stop.set()
+        self._thread.join(timeout=30)
+        return self.instance
 
 
 def create_app(settings: Settings | None = None, app: Stafettlogg | None = None) -> Litestar:
     """The Litestar app. Settings come from the environment unless given."""
     settings = settings if settings is not None else (app.settings if app else Settings.from_env())
-    settings.sqlite_path  # noqa: B018 - fail now, not at startup, on a bad database URL
+    settings.check()  # fail now, not at startup, on a bad database URL
 
     @asynccontextmanager
     async def lifespan(litestar: Litestar) -> AsyncIterator[None]:
         owned = app is None
-        instance = app if app is not None else await to_thread.run_sync(Stafettlogg, settings)
-        # Catch the views up with the store, then keep them current while serving.
-        await to_thread.run_sync(
-            lambda: instance.statistics.start_following(on_error=_projection_failed)
-        )
-        litestar.state[STATE_KEY] = instance
+        starter: _Starter | None = None
+        instance: Stafettlogg | None
+        try:
+            instance = await to_thread.run_sync(_start, settings, app)
+        except STORE_UNAVAILABLE as exc:
+            # Serve 503 meanwhile (/health still answers), and keep trying.
+            log.error("the database does not answer (%s): serving 503 until it does",
+                      type(exc).__name__)
+            instance = None
+            starter = _Starter(settings, app, litestar.state)
+            starter.start()
+        else:
+            litestar.state[STATE_KEY] = instance
         try:
             yield
         finally:
+            if starter is not None:
+                instance = await to_thread.run_sync(starter.stop)
             litestar.state.pop(STATE_KEY, None)
-            await to_thread.run_sync(instance.statistics.stop_following)
-            if owned:
-                await to_thread.run_sync(instance.close)
+            if instance is not None:
+                await to_thread.run_sync(instance.statistics.stop_following)
+                if owned:
+                    await to_thread.run_sync(instance.close)
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute), exclude=OPEN_PATHS

@@ -33,7 +33,14 @@ from domain.values import Actor, age_band, age_on
 from projections.case_log import LogItem, case_log
 from projections.case_views import CASE_COLUMNS, CaseFacts, facts_from_rows
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
-from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, KeyShredded, Sealer
+from stafettlogg.keys import (
+    BlindIndex,
+    ChildKeyStore,
+    KeyFile,
+    KeyFileError,
+    KeyShredded,
+    Sealer,
+)
 from stafettlogg.mapper import MsgspecMapper, topic_of
 from stafettlogg.settings import Settings
 from stafettlogg.statistics import StatisticsService
@@ -50,6 +57,9 @@ RETRY_SECONDS = 10.0
 LOCK_STRIPES = 64
 # The inbox shows consents that end within this many days.
 CONSENT_WARNING_DAYS = 14
+# A child key cached by one of several processes is looked up again after this many
+# seconds, so that forgetting a child reaches every process within that time.
+KEY_CACHE_SECONDS_SHARED = 30.0
 
 
 class VersionMismatch(errors.DomainError):
@@ -109,31 +119,121 @@ class Stafettlogg(Application[UUID]):
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.keys = KeyFile.load_or_create(settings.key_file)
         self.blind_index = BlindIndex(self.keys.index_key)
-        self.key_store = ChildKeyStore(settings.key_store, self.keys.master_key)
-        self.sealer = Sealer(self.key_store)
         self._locks = [threading.RLock() for _ in range(LOCK_STRIPES)]
         # Take a snapshot of a case every N events, so that long cases load fast.
         self.snapshotting_intervals = {  # type: ignore[misc]
             Case: settings.snapshot_interval,
             ServiceDirectory: settings.snapshot_interval,
         }
-        super().__init__(env=self._persistence_env(settings))
-        # Read models and anonymised statistics, fed from the notification log.
-        self.statistics = StatisticsService(self)
+        try:
+            super().__init__(env=self._persistence_env(settings))
+        except BaseException:
+            factory = getattr(self, "factory", None)  # made before the tables were
+            if factory is not None:
+                factory.close()
+            raise
+        try:
+            if settings.backend == "postgres":
+                self._check_key_file()
+            self.key_store = self._open_key_store(settings)
+            self.sealer = Sealer(self.key_store)
+            # Read models and anonymised statistics, fed from the notification log.
+            self.statistics = StatisticsService(self)
+        except BaseException:
+            # A database that does not answer (or a wrong key file): close what was opened.
+            if hasattr(self, "key_store"):
+                self.key_store.close()
+            super().close()
+            raise
 
     # Wiring ---------------------------------------------------------------------------
 
     def _persistence_env(self, settings: Settings) -> dict[str, str]:
+        if settings.backend == "postgres":
+            address, pg = settings.postgres_address, settings.postgres
+            # eventsourcing's own postgres module (through stafettlogg.postgres.Factory,
+            # which adds a pool that fails fast while the database is down).
+            store = {
+                "PERSISTENCE_MODULE": "stafettlogg.postgres:Factory",
+                "POSTGRES_DBNAME": address.dbname,
+                "POSTGRES_HOST": address.host,
+                "POSTGRES_PORT": str(address.port),
+                "POSTGRES_USER": address.user,
+                "POSTGRES_PASSWORD": address.password,
+                "POSTGRES_SCHEMA": pg.schema,
+                "POSTGRES_POOL_SIZE": str(pg.pool_size),
+                "POSTGRES_MAX_OVERFLOW": str(pg.max_overflow),
+                "POSTGRES_CONNECT_TIMEOUT": str(pg.connect_timeout),
+                "POSTGRES_LOCK_TIMEOUT": str(pg.lock_timeout),
+                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(pg.idle_in_transaction_timeout),
+                # Read by stafettlogg.postgres.Factory (eventsourcing has no such key).
+                "STATEMENT_TIMEOUT": str(pg.statement_timeout),
+            }
+        else:
+            store = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": settings.sqlite_path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": settings.sqlite_path,
-            "SQLITE_LOCK_TIMEOUT": "30",
+            **store,
             "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
             "CIPHER_KEY": self.keys.store_cipher_key_b64,
             "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
             "AGGREGATE_CACHE_MAXSIZE": "2000",
             "IS_SNAPSHOTTING_ENABLED": "y",
         }
+
+    def _open_key_store(self, settings: Settings) -> ChildKeyStore:
+        """The children's keys: a SQLite file, or a table that every process sees."""
+        address = settings.key_store_address
+        if address is None:
+            return ChildKeyStore(settings.key_store, self.keys.master_key)
+        from stafettlogg.postgres import PostgresKeyTable, datastore_for
+
+        if settings.backend == "postgres" and address == settings.postgres_address:
+            table = PostgresKeyTable(self.factory.datastore, owned=False)  # type: ignore[attr-defined]
+        else:  # another database: keys apart from the events
+            datastore = datastore_for(address, settings.postgres, "stafettlogg-keys")
+            try:
+                table = PostgresKeyTable(datastore, owned=True)
+            except BaseException:
+                datastore.close()
+                raise
+        # Another process may delete a key (forget_child): look again after a while.
+        return ChildKeyStore(
+            table, self.keys.master_key, cache_seconds=KEY_CACHE_SECONDS_SHARED
+        )
+
+    def _check_key_file(self) -> None:
+        from stafettlogg.postgres import check_key_file
+
+        if not check_key_file(self.factory.datastore, self.keys.fingerprint):  # type: ignore[attr-defined]
+            msg = (
+                f"nøkkelfilen {self.settings.key_file} er ikke den databasen ble laget med;"
+                " bruk den samme nøkkelfilen i alle prosesser"
+            )
+            raise KeyFileError(msg)
+
+    def view_database(self) -> Any:
+        """Where the views live: a SQLite path, or the event store's PostgreSQL database."""
+        if self.settings.backend == "postgres":
+            from stafettlogg.postgres import PostgresViews
+
+            return PostgresViews(
+                self.factory.datastore,  # type: ignore[attr-defined]
+                lock_timeout=self.settings.postgres.lock_timeout,
+            )
+        return self.settings.views_path
+
+    def check_store(self, timeout: float = 2.0) -> None:
+        """Raise unless the event store answers (within `timeout` seconds on PostgreSQL)."""
+        if self.settings.backend == "postgres":
+            from stafettlogg.postgres import ping
+
+            ping(self.factory.datastore, timeout)  # type: ignore[attr-defined]
+            return
+        self.recorder.max_notification_id()
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Settings are the only reader of the process environment: do not let stray
@@ -157,10 +257,27 @@ class Stafettlogg(Application[UUID]):
         return aggregate
 
     def _save(self, *aggregates: Aggregate) -> None:
+        pending = [e for a in aggregates for e in a.pending_events]
         try:
             self.save(*aggregates)
         except IntegrityError:
+            if pending and self._stored_already(pending):
+                # The store committed our events, the connection broke before it said
+                # so, and the store's own retry found them there: saved, once.
+                return
             raise errors.ConcurrentModification() from None
+
+    def _stored_already(self, events: list[Any]) -> bool:
+        """Whether these very events are what the store holds at their versions."""
+        for event in events:
+            stored = list(self.recorder.select_events(
+                event.originator_id,
+                gt=event.originator_version - 1,
+                lte=event.originator_version,
+            ))
+            if len(stored) != 1 or self.mapper.to_domain_event(stored[0]) != event:
+                return False
+        return True
 
     def get_case(self, case_id: UUID) -> Case:
         try:
@@ -902,7 +1019,7 @@ class Stafettlogg(Application[UUID]):
                 "action": action,
             }
             for at, user, role, service, action in self.statistics.views.read(
-                "SELECT at, user, role, service, action FROM cv_access WHERE case_id = ?"
+                'SELECT at, "user", role, service, action FROM cv_access WHERE case_id = ?'
                 " ORDER BY seq",
                 (str(case_id),),
             )

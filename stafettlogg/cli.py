@@ -44,6 +44,13 @@ class CommandError(Exception):
         self.code = code
 
 
+def _store_unavailable(exc: BaseException) -> bool:
+    """The database does not answer (PostgreSQL down or unreachable)."""
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
 def _error(message: str) -> None:
     print(f"stafettlogg: {message}", file=sys.stderr)
 
@@ -234,7 +241,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.port
     # Opening the store here turns a bad data dir into one line instead of a
     # traceback from the server's startup.
-    empty = _store_is_empty(settings)
+    try:
+        empty = _store_is_empty(settings)
+    except Exception as exc:
+        if args.demo or not _store_unavailable(exc):
+            raise
+        # PostgreSQL not up yet: serve 503 until it is (the server keeps trying).
+        _error("databasen svarer ikke ennå; tjenesten starter og svarer 503 til den gjør det")
+        empty = False
     if args.demo:
         if empty:
             _error(f"lagrer demodata (seed {args.seed}, {args.children} barn) før oppstart")
@@ -344,8 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
-        settings.sqlite_path  # noqa: B018 - validate STAFETTLOGG_DATABASE_URL early
+        settings = Settings.from_env()  # checks STAFETTLOGG_DATABASE_URL early
         return args.handler(args, settings)
     except SettingsError as exc:
         _error(f"ugyldig innstilling: {exc}")
@@ -361,6 +374,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except OSError as exc:
         _error(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return EXIT_ERROR
+    except Exception as exc:
+        if not _store_unavailable(exc):
+            raise
+        _error(f"databasen svarer ikke: {exc}")
         return EXIT_ERROR
 
 

@@ -19,10 +19,12 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -54,6 +56,12 @@ class KeyFile:
     @property
     def store_cipher_key_b64(self) -> str:
         return _b64(self.store_cipher_key)
+
+    @property
+    def fingerprint(self) -> str:
+        """Names this key file without revealing any key (an HMAC under the master key)."""
+        material = self.store_cipher_key + self.index_key
+        return hmac.new(self.master_key, b"key-file\x00" + material, hashlib.sha256).hexdigest()
 
     @classmethod
     def generate(cls) -> KeyFile:
@@ -137,23 +145,33 @@ class KeyShredded(Exception):
     """The child's data key was deleted: its sealed data can no longer be read."""
 
 
-class ChildKeyStore:
-    """Per-child data keys, wrapped by the master key, in their own SQLite file."""
+class KeyTable(Protocol):
+    """Where the wrapped child keys are kept: a SQLite file or a PostgreSQL table."""
 
-    def __init__(self, path: str, master_key: bytes, cache_size: int = 4096) -> None:
+    def insert(self, child_id: str, wrapped: bytes) -> None:
+        """Store the key unless the child has one already."""
+        ...
+
+    def get(self, child_id: str) -> bytes | None: ...
+
+    def delete(self, child_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteKeyTable:
+    """The wrapped keys in their own SQLite file, one connection per thread."""
+
+    def __init__(self, path: str) -> None:
         self._path = path
         self._uri = path.startswith("file:")
-        self._master = AESGCM(master_key)
-        self._cache: OrderedDict[UUID, AESGCM] = OrderedDict()
-        self._cache_size = cache_size
         self._lock = threading.Lock()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
-        with self._connect() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS child_keys ("
-                " child_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL)"
-            )
+        self._connect().execute(
+            "CREATE TABLE IF NOT EXISTS child_keys ("
+            " child_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL)"
+        )
 
     def _connect(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -169,41 +187,20 @@ class ChildKeyStore:
                 self._connections.append(db)
         return db
 
-    def _unwrap(self, child_id: UUID, wrapped: bytes) -> AESGCM:
-        key = self._master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], child_id.bytes)
-        return AESGCM(key)
+    def insert(self, child_id: str, wrapped: bytes) -> None:
+        self._connect().execute(
+            "INSERT OR IGNORE INTO child_keys (child_id, wrapped) VALUES (?, ?)",
+            (child_id, wrapped),
+        )
 
-    def key_for(self, child_id: UUID, *, create: bool) -> AESGCM:
-        with self._lock:
-            cached = self._cache.get(child_id)
-            if cached is not None:
-                self._cache.move_to_end(child_id)
-                return cached
-        db = self._connect()
-        if create:
-            nonce = os.urandom(NONCE_BYTES)
-            wrapped = nonce + self._master.encrypt(nonce, AESGCM.generate_key(256), child_id.bytes)
-            db.execute(
-                "INSERT OR IGNORE INTO child_keys (child_id, wrapped) VALUES (?, ?)",
-                (str(child_id), wrapped),
-            )
-        row = db.execute(
-            "SELECT wrapped FROM child_keys WHERE child_id = ?", (str(child_id),)
+    def get(self, child_id: str) -> bytes | None:
+        row = self._connect().execute(
+            "SELECT wrapped FROM child_keys WHERE child_id = ?", (child_id,)
         ).fetchone()
-        if row is None:
-            raise KeyShredded()
-        aead = self._unwrap(child_id, row[0])
-        with self._lock:
-            self._cache[child_id] = aead
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return aead
+        return None if row is None else bytes(row[0])
 
-    def shred(self, child_id: UUID) -> None:
-        """Delete the child's key: everything sealed under it becomes unreadable."""
-        self._connect().execute("DELETE FROM child_keys WHERE child_id = ?", (str(child_id),))
-        with self._lock:
-            self._cache.pop(child_id, None)
+    def delete(self, child_id: str) -> None:
+        self._connect().execute("DELETE FROM child_keys WHERE child_id = ?", (child_id,))
 
     def close(self) -> None:
         """Close the connections of every thread that used the store."""
@@ -212,6 +209,68 @@ class ChildKeyStore:
         for db in connections:
             db.close()
         self._local = threading.local()
+
+
+class ChildKeyStore:
+    """Per-child data keys, wrapped by the master key, kept apart from the events.
+
+    `table` is a SQLite path or a `KeyTable` (PostgreSQL). Unwrapped keys are cached;
+    with `cache_seconds`, a cached key is looked up again after that long, so that a
+    key deleted by another process stops working here too.
+    """
+
+    def __init__(
+        self,
+        table: str | KeyTable,
+        master_key: bytes,
+        cache_size: int = 4096,
+        cache_seconds: float | None = None,
+    ) -> None:
+        self._table: KeyTable = SqliteKeyTable(table) if isinstance(table, str) else table
+        self._master = AESGCM(master_key)
+        self._cache: OrderedDict[UUID, tuple[AESGCM, float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+
+    def _unwrap(self, child_id: UUID, wrapped: bytes) -> AESGCM:
+        key = self._master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], child_id.bytes)
+        return AESGCM(key)
+
+    def key_for(self, child_id: UUID, *, create: bool) -> AESGCM:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(child_id)
+            if cached is not None and (self._cache_seconds is None or cached[1] > now):
+                self._cache.move_to_end(child_id)
+                return cached[0]
+        if create:
+            nonce = os.urandom(NONCE_BYTES)
+            wrapped = nonce + self._master.encrypt(nonce, AESGCM.generate_key(256), child_id.bytes)
+            self._table.insert(str(child_id), wrapped)
+        stored = self._table.get(str(child_id))
+        if stored is None:
+            with self._lock:
+                self._cache.pop(child_id, None)
+            raise KeyShredded()
+        aead = self._unwrap(child_id, stored)
+        expires = now + self._cache_seconds if self._cache_seconds is not None else 0.0
+        with self._lock:
+            self._cache[child_id] = (aead, expires)
+            self._cache.move_to_end(child_id)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return aead
+
+    def shred(self, child_id: UUID) -> None:
+        """Delete the child's key: everything sealed under it becomes unreadable."""
+        self._table.delete(str(child_id))
+        with self._lock:
+            self._cache.pop(child_id, None)
+
+    def close(self) -> None:
+        """Close the connections of every thread that used the store."""
+        self._table.close()
 
 
 class Sealer:

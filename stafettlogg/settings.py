@@ -3,14 +3,20 @@
 This is the only module that reads the environment. Every setting has a default
 that works on a fresh clone: data lives under `./var`, where the SQLite event
 store, the child key store and the key file appear on first start.
+
+`STAFETTLOGG_DATABASE_URL=postgresql://user@host:5432/db` puts the event store, the
+views with their tracking positions and the child key store in PostgreSQL instead;
+the `STAFETTLOGG_POSTGRES_*` settings size its connection pools and timeouts.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from domain.consent import DEFAULT_YOUTH_CONSENT_AGE, YOUTH_CONSENT_AGE_RANGE
 
@@ -34,6 +40,110 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+# Lower-case, unquoted identifiers only: the schema name goes into search_path.
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class PostgresAddress:
+    """Where a PostgreSQL database is, from `postgresql://user[:password]@host[:port]/db`."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    def __repr__(self) -> str:  # never show the password
+        return f"PostgresAddress({self.user}@{self.host}:{self.port}/{self.dbname})"
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.partition("://")[0].lower() in POSTGRES_SCHEMES and "://" in url
+
+
+def parse_postgres_url(name: str, url: str, password: str = "") -> PostgresAddress:
+    """Parse a PostgreSQL address; a bad one is a SettingsError naming the variable.
+
+    The message never repeats the value, which may hold a password."""
+    form = "postgresql://bruker@vert:5432/database"
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 5432
+    except ValueError:
+        msg = f"{name} er ikke en gyldig PostgreSQL-adresse (formen er {form})"
+        raise SettingsError(msg) from None
+    dbname = unquote(parts.path.lstrip("/"))
+    if parts.query or parts.fragment:
+        msg = f"{name}: parametre (?...) støttes ikke; bruk STAFETTLOGG_POSTGRES_*-innstillingene"
+        raise SettingsError(msg)
+    if not parts.hostname or not parts.username or not dbname or "/" in dbname:
+        msg = f"{name} må ha bruker, vert og database: {form}"
+        raise SettingsError(msg)
+    return PostgresAddress(
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username),
+        password=unquote(parts.password) if parts.password is not None else password,
+        dbname=dbname,
+    )
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """Connection pools and timeouts for PostgreSQL (`STAFETTLOGG_POSTGRES_*`)."""
+
+    # The schema for every table (events, snapshots, views, tracking, child keys).
+    schema: str = "public"
+    # A password kept out of the URL (the URL's own password wins).
+    password: str = ""
+    # Connections each pool keeps open, and how many more it may open under load.
+    pool_size: int = 5
+    max_overflow: int = 10
+    # Seconds a request waits for a connection (also libpq's connect timeout).
+    connect_timeout: int = 5
+    # Seconds a writer waits for the events table lock or a projection's writer lock.
+    lock_timeout: int = 5
+    # Seconds a connection may sit idle inside a transaction before it is cut off.
+    idle_in_transaction_timeout: int = 5
+    # Seconds one SQL statement may run before the server cancels it; the client waits
+    # one second more for an answer before it gives the connection up.
+    statement_timeout: int = 10
+
+    def __repr__(self) -> str:  # never show the password
+        return (
+            f"PostgresSettings(schema={self.schema!r}, pool_size={self.pool_size},"
+            f" max_overflow={self.max_overflow}, connect_timeout={self.connect_timeout},"
+            f" lock_timeout={self.lock_timeout},"
+            f" idle_in_transaction_timeout={self.idle_in_transaction_timeout},"
+            f" statement_timeout={self.statement_timeout})"
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PostgresSettings:
+        schema = env.get("STAFETTLOGG_POSTGRES_SCHEMA") or "public"
+        if not _SCHEMA.match(schema):
+            msg = (
+                "STAFETTLOGG_POSTGRES_SCHEMA må være et navn med små bokstaver, sifre og _"
+                " (høyst 63 tegn), for eksempel stafettlogg"
+            )
+            raise SettingsError(msg)
+        return cls(
+            schema=schema,
+            password=env.get("STAFETTLOGG_POSTGRES_PASSWORD") or "",
+            pool_size=_int(env, "STAFETTLOGG_POSTGRES_POOL_SIZE", 5, 1, 1000),
+            max_overflow=_int(env, "STAFETTLOGG_POSTGRES_MAX_OVERFLOW", 10, 0, 1000),
+            connect_timeout=_int(env, "STAFETTLOGG_POSTGRES_CONNECT_TIMEOUT", 5, 1, 300),
+            lock_timeout=_int(env, "STAFETTLOGG_POSTGRES_LOCK_TIMEOUT", 5, 1, 3600),
+            idle_in_transaction_timeout=_int(
+                env, "STAFETTLOGG_POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT", 5, 1, 3600
+            ),
+            statement_timeout=_int(env, "STAFETTLOGG_POSTGRES_STATEMENT_TIMEOUT", 10, 1, 86400),
+        )
+
+
 def _youth_ages(raw: str) -> dict[str, int]:
     """`4225=15,3201=16` -> {"4225": 15, "3201": 16}."""
     ages: dict[str, int] = {}
@@ -52,9 +162,10 @@ def _youth_ages(raw: str) -> dict[str, int]:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
-    database_url: str = ""
+    # repr=False: a PostgreSQL address may hold a password.
+    database_url: str = field(default="", repr=False)
     key_file: Path = Path()
-    key_store: str = ""
+    key_store: str = field(default="", repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
     youth_consent_age: int = DEFAULT_YOUTH_CONSENT_AGE
@@ -65,17 +176,25 @@ class Settings:
     rate_limit_per_minute: int = 1200
     views_path: str = ""
     disclosure_threshold: int = 5
+    postgres: PostgresSettings = field(default_factory=PostgresSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("STAFETTLOGG_DATA_DIR") or "var")
-        return cls(
+        database_url = (
+            env.get("STAFETTLOGG_DATABASE_URL") or f"{SQLITE_PREFIX}{data_dir / 'stafettlogg.sqlite3'}"
+        )
+        # On PostgreSQL the child keys are in the database too (every process must see
+        # every child's key), unless STAFETTLOGG_KEY_STORE names another place.
+        default_key_store = (
+            database_url if is_postgres_url(database_url) else str(data_dir / "child-keys.sqlite3")
+        )
+        settings = cls(
             data_dir=data_dir,
-            database_url=env.get("STAFETTLOGG_DATABASE_URL")
-            or f"sqlite:///{data_dir / 'stafettlogg.sqlite3'}",
+            database_url=database_url,
             key_file=Path(env.get("STAFETTLOGG_KEY_FILE") or data_dir / "keys.json"),
-            key_store=env.get("STAFETTLOGG_KEY_STORE") or str(data_dir / "child-keys.sqlite3"),
+            key_store=env.get("STAFETTLOGG_KEY_STORE") or default_key_store,
             host=env.get("STAFETTLOGG_HOST") or "127.0.0.1",
             port=_int(env, "STAFETTLOGG_PORT", 8000, 1, 65535),
             youth_consent_age=_int(
@@ -94,16 +213,56 @@ class Settings:
             views_path=env.get("STAFETTLOGG_VIEWS_PATH") or str(data_dir / "views.sqlite3"),
             # Counts below the threshold are hidden; never below 3 (brief, section 4).
             disclosure_threshold=_int(env, "STAFETTLOGG_DISCLOSURE_THRESHOLD", 5, 3, 1000),
+            postgres=PostgresSettings.from_env(env),
         )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise SettingsError, naming the variable, if a database address is unusable."""
+        _ = self.backend
+        if self.backend == "postgres":
+            _ = self.postgres_address
+        if is_postgres_url(self.key_store):
+            _ = self.key_store_address
 
     def youth_consent_age_for(self, municipality: str) -> int:
         return self.youth_consent_ages.get(municipality, self.youth_consent_age)
 
     @property
+    def backend(self) -> str:
+        """`sqlite` or `postgres`, from the scheme of STAFETTLOGG_DATABASE_URL."""
+        if self.database_url.startswith(SQLITE_PREFIX):
+            return "sqlite"
+        if is_postgres_url(self.database_url):
+            return "postgres"
+        msg = (
+            "STAFETTLOGG_DATABASE_URL må begynne med sqlite:/// eller postgresql://"
+            " (for eksempel postgresql://stafettlogg@localhost:5432/stafettlogg)"
+        )
+        raise SettingsError(msg)
+
+    @property
     def sqlite_path(self) -> str:
         """The SQLite database of the event store, from `sqlite:///path`."""
-        prefix = "sqlite:///"
-        if not self.database_url.startswith(prefix):
-            msg = "STAFETTLOGG_DATABASE_URL må begynne med sqlite:/// (PostgreSQL kommer senere)"
+        if self.backend != "sqlite":
+            msg = "STAFETTLOGG_DATABASE_URL er ikke en SQLite-adresse (sqlite:///sti)"
             raise SettingsError(msg)
-        return self.database_url[len(prefix) :]
+        return self.database_url[len(SQLITE_PREFIX) :]
+
+    @property
+    def postgres_address(self) -> PostgresAddress:
+        """The PostgreSQL database of the event store and the views."""
+        if self.backend != "postgres":
+            msg = "STAFETTLOGG_DATABASE_URL er ikke en PostgreSQL-adresse (postgresql://...)"
+            raise SettingsError(msg)
+        return parse_postgres_url(
+            "STAFETTLOGG_DATABASE_URL", self.database_url, self.postgres.password
+        )
+
+    @property
+    def key_store_address(self) -> PostgresAddress | None:
+        """The PostgreSQL database of the child keys, or None for a SQLite file."""
+        if not is_postgres_url(self.key_store):
+            return None
+        return parse_postgres_url("STAFETTLOGG_KEY_STORE", self.key_store, self.postgres.password)

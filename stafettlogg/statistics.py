@@ -65,7 +65,7 @@ class IndicatorTable:
 class StatisticsService:
     def __init__(self, app: Stafettlogg) -> None:
         self.app = app
-        self.views = ViewStore(app.settings.views_path)
+        self.views = ViewStore(app.view_database())
         self.source = NotificationSource(app)
         # The case list, the inbox and the access-log listing, and the statistics.
         self.projections: list[Projection] = [CaseViewsProjection(), StatisticsProjection()]

@@ -1,16 +1,40 @@
-"""Shared fixtures: a real application on a real, encrypted SQLite file in a temp dir."""
+"""Shared fixtures: a real application on a real, encrypted store, on both backends.
+
+`backend` is parametrised `sqlite` / `postgres`: every test that asks for it (itself
+or through `data_dir`, `app`, the API's `stafettlogg`) runs twice, once on a SQLite
+file in a temp dir and once on the machine's PostgreSQL in a fresh schema of its own,
+dropped afterwards. Nothing is faked: the PostgreSQL runs are against the real server.
+
+PostgreSQL is found at `STAFETTLOGG_TEST_DATABASE_URL` (default
+`postgresql://postgres@127.0.0.1:5432/test`). If it does not answer, its runs are
+skipped and the summary says so and how to enable them, unless
+`STAFETTLOGG_REQUIRE_POSTGRES=1` (as in CI), when they fail instead.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from domain.values import Actor
 from stafettlogg.application import Stafettlogg
-from stafettlogg.settings import Settings
+from tests.stores import (
+    HOW_TO_ENABLE,
+    SQLITE,
+    Backend,
+    _active,
+    postgres_schema,
+    postgres_unreachable,
+    require_postgres,
+    settings_for,
+    skipped_postgres,
+)
+
+__all__ = ["Backend", "settings_for"]
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -25,12 +49,32 @@ PER = Actor(  # teacher at the school the child starts at
 )
 
 
-def settings_for(data_dir: Path, **extra: str) -> Settings:
-    return Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data_dir), **extra})
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield SQLITE
+        return
+    require_postgres(request.node.nodeid)
+    with postgres_schema() as chosen:
+        _active[0] = chosen
+        try:
+            yield chosen
+        finally:
+            _active[0] = SQLITE
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if skipped_postgres:
+        terminalreporter.write_sep("=", "PostgreSQL", yellow=True)
+        terminalreporter.write_line(
+            f"The PostgreSQL part of the suite was SKIPPED ({len(skipped_postgres)} tests): "
+            f"{postgres_unreachable()}."
+        )
+        terminalreporter.write_line(f"Only SQLite was tested. To enable it: {HOW_TO_ENABLE}.")
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, backend: Backend) -> Path:
     return tmp_path / "var"
 
 

@@ -15,6 +15,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from domain.values import Actor
+from stafettlogg.web.problems import ServiceStarting
 from stafettlogg.tokens import InvalidClaims, InvalidToken, actor_from_claims, verify_token
 
 STATE_KEY = "stafettlogg"
@@ -27,8 +28,8 @@ class BearerTokenAuth(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(detail="Mangler token (Authorization: Bearer …).")
         app = connection.app.state.get(STATE_KEY)
-        if app is None:
-            raise NotAuthorizedException(detail="Tjenesten starter; prøv igjen.")
+        if app is None:  # not started yet: its database has not answered yet
+            raise ServiceStarting()
         try:
             claims = verify_token(app.settings, app.keys, token.strip())
             actor = actor_from_claims(claims)

@@ -12,6 +12,8 @@ import re
 from typing import Any
 
 import msgspec
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -158,6 +160,31 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Pro
     return problem(status, detail, code=HTTP_CODES.get(status), headers=headers)
 
 
+# How long a client is asked to wait before it tries again when the database is down.
+RETRY_AFTER_SECONDS = 5
+STORE_UNAVAILABLE_DETAIL = "Databasen svarer ikke akkurat nå. Prøv igjen om litt."
+
+
+class ServiceStarting(Exception):
+    """The application is not started yet (its database has not answered yet)."""
+
+
+def store_unavailable() -> Response[Problem]:
+    return problem(
+        503, STORE_UNAVAILABLE_DETAIL, code="store-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def on_store_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # The database is down or unreachable: 503, and nothing but the kind of error logged
+    # (the message names hosts, never personal data, but says nothing the log needs).
+    log.warning(
+        "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return store_unavailable()
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     # The traceback goes to the server log (without the body), never to the client.
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -169,6 +196,9 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: on_validation_error,
     msgspec.MsgspecError: on_msgspec_error,
     HTTPException: on_http_error,
+    StoreOperationalError: on_store_unavailable,
+    StoreInterfaceError: on_store_unavailable,
+    ServiceStarting: on_store_unavailable,
     Exception: on_unexpected,
 }
 

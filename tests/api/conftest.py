@@ -1,5 +1,6 @@
-"""Fixtures for the HTTP API: the real ASGI app on a real encrypted SQLite store,
-called through Litestar's async test client with real signed tokens."""
+"""Fixtures for the HTTP API: the real ASGI app on a real encrypted store (SQLite and
+PostgreSQL: see `backend` in tests/conftest.py), called through Litestar's async test
+client with real signed tokens."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from litestar.testing import AsyncTestClient
 
 from stafettlogg.api import create_app
 from stafettlogg.application import Stafettlogg
-from stafettlogg.settings import Settings
 from stafettlogg.tokens import issue_token
-from tests.conftest import ADMIN, register_services
+from tests.conftest import ADMIN, Backend, register_services
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -52,11 +52,8 @@ class Users:
 
 
 @pytest.fixture
-def stafettlogg(tmp_path: Path) -> Iterator[Stafettlogg]:
-    settings = Settings.from_env({
-        "STAFETTLOGG_DATA_DIR": str(tmp_path / "var"),
-        "STAFETTLOGG_RATE_LIMIT_PER_MINUTE": "100000",
-    })
+def stafettlogg(tmp_path: Path, backend: Backend) -> Iterator[Stafettlogg]:
+    settings = backend.settings(tmp_path / "var", STAFETTLOGG_RATE_LIMIT_PER_MINUTE="100000")
     app = Stafettlogg(settings, clock=lambda: NOW)
     register_services(app)
     app.register_service(

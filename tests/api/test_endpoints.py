@@ -18,9 +18,8 @@ from uuid import uuid4
 import pytest
 
 from stafettlogg.application import Stafettlogg
-from stafettlogg.settings import Settings
 from tests.api.conftest import NOW
-from tests.conftest import ADMIN, register_services
+from tests.conftest import ADMIN, Backend, register_services
 
 API = "/api/v1"
 TODAY = NOW.date()
@@ -63,12 +62,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def stafettlogg(tmp_path: Path, clock: Clock) -> Iterator[Stafettlogg]:
+def stafettlogg(tmp_path: Path, clock: Clock, backend: Backend) -> Iterator[Stafettlogg]:
     """As the shared fixture, but on a clock this module can move forward."""
-    settings = Settings.from_env({
-        "STAFETTLOGG_DATA_DIR": str(tmp_path / "var"),
-        "STAFETTLOGG_RATE_LIMIT_PER_MINUTE": "100000",
-    })
+    settings = backend.settings(tmp_path / "var", STAFETTLOGG_RATE_LIMIT_PER_MINUTE="100000")
     app = Stafettlogg(settings, clock=clock)
     register_services(app)
     app.register_service(

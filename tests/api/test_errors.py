@@ -30,7 +30,7 @@ from stafettlogg.api import create_app
 from stafettlogg.application import Stafettlogg
 from stafettlogg.settings import Settings
 from tests.api.conftest import NOW, Users
-from tests.conftest import KARI, register_services
+from tests.conftest import KARI, Backend, register_services, settings_for
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
@@ -110,10 +110,8 @@ def if_match(etag: str) -> dict[str, str]:
 
 
 def settings_in(data_dir: Path, **extra: str) -> Settings:
-    return Settings.from_env({
-        "STAFETTLOGG_DATA_DIR": str(data_dir), "STAFETTLOGG_RATE_LIMIT_PER_MINUTE": "100000",
-        **extra,
-    })
+    """Settings on the running test's backend (see `backend` in tests/conftest.py)."""
+    return settings_for(data_dir, **{"STAFETTLOGG_RATE_LIMIT_PER_MINUTE": "100000", **extra})
 
 
 @asynccontextmanager
@@ -439,7 +437,7 @@ async def test_two_users_may_pick_the_same_key(
     assert "idempotent-replayed" not in pers.headers
 
 
-async def test_keys_are_remembered_across_a_restart(tmp_path: Path) -> None:
+async def test_keys_are_remembered_across_a_restart(tmp_path: Path, backend: Backend) -> None:
     settings = settings_in(tmp_path / "var")
     body = {"kind": "observation", "text": "Sitter alene."}
     key = idempotency_key("before-restart")
