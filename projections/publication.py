@@ -36,6 +36,7 @@ The arithmetic is in `projections/disclosure.py`.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -107,8 +108,12 @@ class Release:
     month: Month
     fingerprint: str
     hidden: frozenset[CellKey]  # every hidden published cell, up to this month
-    live: tuple[Relation, ...]  # relations that still hold an unknown cell
-    unknown_aux: frozenset[CellKey]  # unpublished unknowns of the live relations
+    added: frozenset[CellKey]  # the cells this release hid
+    # The relations that still hold an unknown cell, and the unpublished unknowns in
+    # them, for the next release; None for a release read back from the store until
+    # a next release needs them.
+    live: tuple[Relation, ...] | None
+    unknown_aux: frozenset[CellKey] | None
 
 
 @dataclass
@@ -184,6 +189,13 @@ class Publisher:
         self._lock = threading.Lock()
         self._last: tuple[tuple[Month, ...], tuple[tuple[str, int], ...]] | None = None
         self._publication: Publication | None = None
+        # Releases are kept in the view database too, so that a restart need not work
+        # them out again: a cache, checked against the fingerprint of the data.
+        with views.database.transaction("ddl") as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS stat_releases (month TEXT PRIMARY KEY,"
+                " fingerprint TEXT NOT NULL, hidden TEXT NOT NULL)"
+            )
 
     # -- what has data and what has ended --------------------------------------------
 
@@ -254,9 +266,18 @@ class Publisher:
             ):
                 kept.append(memo)
                 continue
-            kept.append(
-                self._release(kept[-1] if kept else None, month, fingerprint, values, municipalities)
-            )
+            before = kept[-1] if kept else None
+            stored = self._stored(month, fingerprint)
+            if stored is not None:
+                kept.append(Release(
+                    month, fingerprint, (before.hidden if before else frozenset()) | stored,
+                    stored, None, None,
+                ))
+                continue
+            if before is not None and before.live is None:
+                self._restore(kept, values, municipalities)
+                before = kept[-1]
+            kept.append(self._release(before, month, fingerprint, values, municipalities))
         self._releases = kept
         measures = {
             key: round(MEASURE_RULES[key.indicator][1](answers), 1)
@@ -273,6 +294,18 @@ class Publisher:
             periods=frozenset(released),
         )
 
+    def _restore(
+        self, kept: list[Release], values: dict[CellKey, int], municipalities: Sequence[str]
+    ) -> None:
+        """Give releases read back from the store their relations again, in order."""
+        for n, release in enumerate(kept):
+            if release.live is None:
+                before = kept[n - 1] if n else None
+                kept[n] = self._release(
+                    before, release.month, release.fingerprint, values, municipalities,
+                    known=release.added,
+                )
+
     def _release(
         self,
         before: Release | None,
@@ -280,9 +313,10 @@ class Publisher:
         fingerprint: str,
         values: dict[CellKey, int],
         municipalities: Sequence[str],
+        known: frozenset[CellKey] | None = None,
     ) -> Release:
         """Work out the cells of the periods that end with `month`, keeping every
-        earlier released cell as it is."""
+        earlier released cell as it is (`known`: what this release hid, as stored)."""
         new_keys, relations, aux, virtual = _system_of(month, before, values, municipalities)
         members: set[CellKey] = set(new_keys)
         for rel in relations:
@@ -290,17 +324,22 @@ class Publisher:
         new = set(new_keys)
         old_hidden = before.hidden if before else frozenset()
         unknown_aux = ((before.unknown_aux if before else frozenset()) | aux) & members
-        small = {k for k, v in virtual.items() if 1 <= v < self.policy.threshold}
-        hidden = suppress(
-            {**{k: values.get(k, 0) for k in members}, **virtual},
-            relations,
-            self.policy,
-            fixed_hidden=(old_hidden & members) | small,
-            fixed_published=members - new - old_hidden - unknown_aux - virtual.keys(),
-            unprotected=unknown_aux | (virtual.keys() - small),
-            focus=new_keys,
-        )
-        all_hidden = old_hidden | (hidden - virtual.keys())
+        if known is not None:
+            hidden = known
+        else:
+            small = {k for k, v in virtual.items() if 1 <= v < self.policy.threshold}
+            hidden = suppress(
+                {**{k: values.get(k, 0) for k in members}, **virtual},
+                relations,
+                self.policy,
+                fixed_hidden=(old_hidden & members) | small,
+                fixed_published=members - new - old_hidden - unknown_aux - virtual.keys(),
+                unprotected=unknown_aux | (virtual.keys() - small),
+                focus=new_keys,
+            ) - virtual.keys()
+            hidden -= old_hidden
+            self._store(month, fingerprint, hidden)
+        all_hidden = old_hidden | hidden
         unknown = all_hidden | unknown_aux
         # The months-so-far cells matter for this release only: later releases have
         # the real cells (a relation that only defines a free unknown tells nothing).
@@ -313,9 +352,28 @@ class Publisher:
             month=month,
             fingerprint=fingerprint,
             hidden=frozenset(all_hidden),
+            added=frozenset(hidden),
             live=live,
             unknown_aux=frozenset(unknown_aux & live_members),
         )
+
+
+    def _stored(self, month: Month, fingerprint: str) -> frozenset[CellKey] | None:
+        rows = self.views.read(
+            "SELECT fingerprint, hidden FROM stat_releases WHERE month = ?", (_label(month),)
+        )
+        if not rows or rows[0][0] != fingerprint:
+            return None
+        return frozenset(CellKey(*cell) for cell in json.loads(rows[0][1]))
+
+    def _store(self, month: Month, fingerprint: str, hidden: Iterable[CellKey]) -> None:
+        with self.views.database.transaction(None) as db:
+            db.execute(
+                "INSERT INTO stat_releases (month, fingerprint, hidden) VALUES (?, ?, ?)"
+                " ON CONFLICT (month) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                " hidden = excluded.hidden",
+                (_label(month), fingerprint, json.dumps(sorted(hidden))),
+            )
 
 
 def _system_of(

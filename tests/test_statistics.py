@@ -1031,21 +1031,39 @@ DUMP = textwrap.dedent("""
 """)
 
 
-def test_the_same_request_gives_the_same_answer(demo: Demo) -> None:
+def views_without_releases(demo: Demo, path: Path) -> ViewStore:
+    """A copy of the demo's views with no release kept: everything is worked out again."""
+    import sqlite3
+    source = sqlite3.connect(demo.app.settings.views_path)
+    target = sqlite3.connect(path)
+    source.backup(target)
+    target.execute("DELETE FROM stat_releases")
+    target.commit()
+    source.close()
+    target.close()
+    return ViewStore(str(path))
+
+
+def test_the_same_request_gives_the_same_answer(demo: Demo, tmp_path: Path) -> None:
     ask = demo.app.statistics.indicators
     first = ask(EVALUATOR, period="2025-Q2", municipality=None, table="indicators")
     again = ask(EVALUATOR, period="2025-Q2", municipality=None, table="indicators")
     assert again == first
     # Worked out afresh, with nothing shared, as it was released in July 2025: the
     # same table, whatever was released after it.
-    fresh = Publisher(demo.app.statistics.views, Policy(threshold=5)).publish(date(2025, 7, 1))
+    copy = views_without_releases(demo, tmp_path / "views.sqlite3")
+    try:
+        fresh = Publisher(copy, Policy(threshold=5)).publish(date(2025, 7, 1))
+    finally:
+        copy.close()
     assert fresh.cells("2025-Q2", SCOPE) == first.cells
     # Another process, another hash seed: the same table, cell for cell.
     dumps = []
     for hash_seed in ("1", "2"):
         result = subprocess.run(
-            [sys.executable, "-c", DUMP, demo.app.settings.views_path, "2025-07-01", "2025-Q2",
-             ",".join(SCOPE)],
+            [sys.executable, "-c", DUMP,
+             str(views_without_releases(demo, tmp_path / f"views-{hash_seed}.sqlite3").path),
+             "2025-07-01", "2025-Q2", ",".join(SCOPE)],
             cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": hash_seed},
             capture_output=True, text=True, timeout=300, check=False,
         )
@@ -1058,6 +1076,23 @@ def test_the_same_request_gives_the_same_answer(demo: Demo) -> None:
     ]
     assert any(c.suppressed for c in first.cells) and any(
         c.value for c in first.cells if not c.suppressed)
+
+
+def test_a_restart_reads_the_releases_back_instead_of_working_them_out(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Releases are kept in the view database: a new service on the same views
+    answers the same, without suppressing anything again."""
+    before = demo.app.statistics.publisher.publish(TODAY)
+    import projections.publication as publication
+
+    def nothing_again(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("worked out again")
+
+    monkeypatch.setattr(publication, "suppress", nothing_again)
+    again = Publisher(demo.app.statistics.views, Policy(threshold=THRESHOLD)).publish(TODAY)
+    assert again.hidden == before.hidden and again.values == before.values
+    assert len(demo.app.statistics.views.read("SELECT month FROM stat_releases")) == 22
 
 
 # --- exactly once -------------------------------------------------------------------
