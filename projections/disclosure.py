@@ -674,7 +674,6 @@ def suppress(
             policy,
             bytearray(hidden[g] for g in cells),
             bytearray(not aux[g] for g in cells),
-            any(fixed[c] for rel in part_rels for c in (rel[0], *rel[1], *rel[2])),
         ):
             if not aux[cells[i]]:
                 out.add(keys[i])
@@ -688,7 +687,6 @@ def _suppress_part(
     policy: Policy,
     hidden: bytearray,
     protect: bytearray,
-    probe_constants: bool = False,
 ) -> list[int]:
     """Suppression in one connected part of unknown cells; cells are indices into
     ``keys``; the relations name unknown cells only (published constants are left

@@ -39,7 +39,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from domain.values import SECTORS
@@ -54,7 +54,6 @@ from projections.indicators import (
     MEASURE_RULES,
     MEASURED,
     TRANSITIONS_OUT,
-    UNPUBLISHED,
     Counts,
     PublishedCell,
     combine,
@@ -126,7 +125,6 @@ class Publication:
     hidden: frozenset[CellKey]
     measures: dict[CellKey, float]  # published measures only (enough answers)
     policy: Policy
-    periods: frozenset[str] = field(default_factory=frozenset)
 
     def cells(
         self, period: str, scope: Sequence[str], municipality: str | None = None
@@ -241,7 +239,6 @@ class Publisher:
         )
         values: dict[CellKey, int] = {}
         samples: dict[CellKey, list[float]] = {}
-        released: set[str] = set()
         by_month: dict[Month, Counts] = {}
         fingerprint = f"{self.policy}"
         kept: list[Release] = []
@@ -253,7 +250,6 @@ class Publisher:
                     period.first_month, period.first_month + period.months)]
                 counts = combine(period, [p for p in parts if p is not None]) \
                     if period.months > 1 else by_month[month]
-                released.add(period.label)
                 step_values.update(counts.counts)
                 samples.update(counts.samples)
             values.update(step_values)
@@ -291,7 +287,6 @@ class Publisher:
             hidden=kept[-1].hidden if kept else frozenset(),
             measures=measures,
             policy=self.policy,
-            periods=frozenset(released),
         )
 
     def _restore(
@@ -468,7 +463,3 @@ def _system_of(
                 relations.append(Relation(key, parts))
     return new_keys, relations, aux, virtual
 
-
-def unpublished(keys: Iterable[CellKey]) -> list[CellKey]:
-    """The keys of tables that are never published (for audits)."""
-    return [k for k in keys if k.indicator in UNPUBLISHED]
