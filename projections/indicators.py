@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.values import CLOSE_REASONS, SECTORS
-from projections.disclosure import CellKey
+from projections.system import CellKey
 from projections.periods import Period, periods_of_year
 from projections.runner import ViewStore
 
