@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import write_path
 from bench.server import ServerProcess, token
-from bench.statistics_scale import SCOPE, ask, evaluator
+from bench.statistics_scale import SCOPE, client_for, ok
 from bench.stores import Backend, Store, bench_dir, discard, empty_store, log, work_copy
 
 TOP = 45
@@ -105,24 +105,29 @@ def write(backend: Backend, seconds: float) -> str:
 
 
 def statistics(store: Store, warm_requests: int) -> str:
-    """The first request of a server (cold), and the repeated ones after it (warm)."""
+    """The cold release of every ended month (in process: the releaser's work), and
+    the repeated requests of a server after it (warm)."""
     copy = work_copy(store, "profile-statistics")
     bearer = token(copy, "eva.bench", "evaluator", SCOPE)
+    app = copy.open()
+    try:
+        cold = in_process(app.statistics.release)
+    finally:
+        app.close()
 
     def requests(server: ServerProcess, times: int = 1) -> None:
-        with evaluator(server, bearer) as client:
+        with client_for(server, bearer) as client:
             for _ in range(times):
-                ask(client)
+                ok(client)
 
     try:
-        cold = of_server(copy, "statistics-cold", requests)
         with ServerProcess(copy, "profile-statistics-warm") as server:
             server.wait_ready()
             requests(server)
             warm = attached(server.pid, "statistics-warm", lambda: requests(server, warm_requests))
     finally:
         discard(copy)
-    return (f"# the first request of a server (cold)\n\n{cold}\n"
+    return (f"# the cold release of every ended month\n\n{cold}\n"
             f"# {warm_requests} repeated requests (warm)\n\n{warm}")
 
 

@@ -47,8 +47,7 @@ class Scale:
 
 FULL = Scale("full")
 # Tiny stores, for the tests (nothing is asserted on time). A few seconds a section,
-# but the first statistics request takes a minute or more at any size: it works out
-# the disclosure control of every released month.
+# but the cold release of the statistics takes a minute or more at any size.
 SMOKE = Scale("smoke", small_events=600, large_events=1_800, serve_cases=60, long_events=120,
               write_clients=(1, 2), write_seconds=0.3, rounds=1, statistics_servers=1,
               warm_requests=2, serve_statistics=False)
@@ -115,8 +114,8 @@ def profile(section: str, stores: Stores) -> None:
     s = stores.scale
     made = {
         "write": lambda: profiles.write(stores.backend, max(s.write_seconds, 3.0)),
-        # On the small store: the cold request does the same disclosure control (the
-        # grid does not grow with the events), minutes sooner; counting is in "naive".
+        # On the small store: the same release work (the grid does not grow with the
+        # events), sooner; counting is in "naive".
         "statistics": lambda: profiles.statistics(stores["small"], s.warm_requests),
         "rebuild": lambda: profiles.rebuild(stores["large"]),
         "long": lambda: profiles.long_case(stores["long"]),

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-PERIOD_PATTERN = r"^[0-9]{4}(-H[12]|-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
@@ -50,21 +49,40 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    if not re.match(PERIOD_PATTERN, text):
-        msg = "Perioden skrives 2026, 2026-H1, 2026-Q3 eller 2026-03."
-        raise InvalidPeriod(msg)
-    year = int(text[:4])
+    """A period as evaluators write it; a Norwegian message that says what is wrong."""
+    shapes = ("skriv et år (2026), et halvår (2026-H1 eller 2026-H2), et kvartal "
+              "(2026-Q1 til 2026-Q4) eller en måned (2026-01 til 2026-12)")
+    found = re.fullmatch(r"([0-9]{4})(?:-(.*))?", text.strip())
+    if not found:
+        raise InvalidPeriod(f"Perioden er ikke skrevet riktig: {shapes}.")
+    year, rest = int(found[1]), found[2]
     if not MIN_YEAR <= year <= MAX_YEAR:
-        msg = f"Statistikk finnes for årene {MIN_YEAR}-{MAX_YEAR}."
-        raise InvalidPeriod(msg)
-    rest = text[5:]
-    if not rest:
+        raise InvalidPeriod(f"Året må være mellom {MIN_YEAR} og {MAX_YEAR}.")
+    if rest is None:
         return Period(year, 1, 12)
-    if rest.startswith("H"):
-        return Period(year, 1 if rest == "H1" else 7, 6)
-    if rest.startswith("Q"):
-        return Period(year, 3 * (int(rest[1]) - 1) + 1, 3)
-    return Period(year, int(rest), 1)
+    upper = rest.upper()
+    if upper[:1] == "H" and upper[1:] in ("1", "2"):
+        return Period(year, 1 if upper == "H1" else 7, 6)
+    if upper[:1] == "H":
+        raise InvalidPeriod("Et halvår skrives H1 eller H2, for eksempel 2026-H1.")
+    if upper[:1] in ("Q", "K") and upper[1:] in ("1", "2", "3", "4"):
+        return Period(year, 3 * (int(upper[1]) - 1) + 1, 3)
+    if upper[:1] in ("Q", "K"):
+        raise InvalidPeriod("Et kvartal skrives Q1, Q2, Q3 eller Q4, for eksempel 2026-Q3.")
+    if rest.isdigit() and len(rest) == 2:
+        if 1 <= int(rest) <= 12:
+            return Period(year, int(rest), 1)
+        raise InvalidPeriod("Måneden må være fra 01 til 12, for eksempel 2026-03.")
+    raise InvalidPeriod(f"Perioden er ikke skrevet riktig: {shapes}.")
+
+
+def parse_municipality(text: str) -> str:
+    """A municipality number (kommunenummer): four digits."""
+    if not re.fullmatch(r"[0-9]{4}", text.strip()):
+        raise ValueError(
+            "Kommunen oppgis med kommunenummeret, fire sifre, for eksempel 4225."
+        )
+    return text.strip()
 
 
 def periods_of_year(year: int) -> list[Period]:

@@ -1,77 +1,79 @@
-"""What evaluators get: released periods, one suppression pattern for the whole grid,
-kept as it was once released.
+"""What evaluators get: the released tables, each worked out once and kept as released.
 
-The rules, and why (bti-domain.md section 4):
+The rules, and why (docs/indicators.md, "How the numbers are protected"):
 
 * **Only ended periods are published.** A month is released once it has ended
-  (UTC), a quarter, half-year or year with its last month. A running total of an
+  (UTC), with the quarter, half-year and year it ends. A running total of an
   open period would change with every new case, and two looks at it a day apart
-  would count the children of that day: a period outside the fixed grid.
-* **One pattern for the whole grid.** Suppression is worked out once over every
-  municipality and the national total, never per evaluator. An evaluator gets
-  the cells of their municipalities cut from it; their `all` is the national total
-  when they act for every municipality, else the sum of their own published
-  cells (hidden when one of them is hidden), which tells nothing new. So two
-  evaluators with overlapping municipalities can never combine two patterns.
-* **A released pattern never changes.** Months are released in order; each
-  release works out the cells of the periods that end with it, keeping every
-  earlier cell as it was published (hidden stays hidden, published stays
-  published), as Eurostat keeps patterns across periods. The Q1 table asked in
-  April is the Q1 table asked in November. It is a pure function of the data of
-  the ended months, so the same request on the same data gets the same answer,
-  whoever asked before. Facts of an ended month do not change (every event is
-  stamped when it is recorded; a meeting recorded after its month counts in the
-  month it was recorded: `projections/statistics.py`).
-* **Linked tables are one system.** Children with a stafettholder at the end of a
-  month = those at the end of the month before + cases opened + handovers and
-  level changes in - handovers and level changes out - cases closed, in every
-  (municipality, sector, level). The outgoing handovers and level changes are
-  not published; they enter the system as unknowns ("unprotected": they need no
-  protection, but an attacker may reason with them: their sums are published).
-  Zero published totals make them known zeros.
+  would count the children of that day.
+* **One pattern for the whole grid.** The hidden cells are worked out once over
+  every municipality and the national total, never per evaluator. An evaluator
+  gets the cells of their municipalities cut from it; their `all` is the national
+  total when they act for every municipality, else the sum of their own
+  published cells (hidden when one of them is hidden), which tells nothing new.
+* **A released table never changes.** Months are released in order; a release
+  works out only the cells of its own periods and keeps every earlier cell as it
+  was published. It is stored (`stat_release`, `stat_table`) with the version of
+  the protection rule and a fingerprint of the data it was made from, and served
+  from there: a request reads one stored table, it never recounts or solves.
+* **Protection across releases.** What a release publishes must not undo the
+  protection of an earlier one: an earlier hidden cell's protection is a table
+  an attacker cannot rule out (a *certificate*, `projections/protection.py`);
+  the part of it on cells that later relations reach (the holders at the end of
+  the month, the months of a quarter still running) is carried with the release,
+  and the next release extends it over its own cells. So a release costs the
+  same whatever the length of the history.
 
-The arithmetic is in `projections/disclosure.py`.
+The attacker's knowledge as arithmetic is `projections/system.py`; the choice of
+the hidden cells is `projections/protection.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from domain.values import SECTORS
-from projections.disclosure import CellKey, Policy, Relation, grid_relations, suppress
 from projections.indicators import (
     ALL,
     CLOSED,
     COUNTED,
-    HANDOVERS_OUT,
     INDICATORS,
     LEVELS,
     MEASURE_RULES,
     MEASURED,
-    TRANSITIONS_OUT,
     Counts,
     PublishedCell,
     combine,
     count_month,
 )
 from projections.periods import Period, periods_of_year
+from projections.protection import Policy, protect
 from projections.runner import ViewStore
+from projections.system import HOLDERS, CellKey, Kinds, build, groups, is_month
 
 Month = tuple[int, int]  # (year, month)
 KIND = {i.key: i.kind for i in INDICATORS}
+KINDS = Kinds(frozenset(k for k, kind in KIND.items() if kind == "stock"))
+# A measure is published only where the counts behind it are (docs/indicators.md):
+# the number of records it is taken over is their sum.
+MEASURE_COUNTS: dict[str, tuple[str, ...]] = {
+    "handover_days_median": ("handovers_completed",),
+    "satisfaction_mean": ("satisfaction_answers",),
+    "case_duration_days_median": CLOSED,
+}
+# Releases made under the first rule (exact derivation only) were kept here; they
+# are withdrawn (docs/indicators.md, "Policy versions").
+WITHDRAWN_TABLES = ("stat_releases",)
 
 
-def _label(month: Month) -> str:
+def label(month: Month) -> str:
     return f"{month[0]}-{month[1]:02d}"
-
-
-def _previous(month: Month) -> Month:
-    return (month[0] - 1, 12) if month[1] == 1 else (month[0], month[1] - 1)
 
 
 def _after(month: Month) -> Month:
@@ -87,115 +89,188 @@ def ending_with(month: Month) -> list[Period]:
     )
 
 
+def released_with(period: Period) -> Month:
+    """The month whose release publishes `period`: its last."""
+    return (period.year, period.first_month + period.months - 1)
+
+
 def has_ended(period: Period, today: date) -> bool:
     return period.end <= today
 
 
-def _sub_periods(period: Period) -> list[str]:
-    """The periods a quarter, half-year or year is directly the sum of."""
-    step = {3: 1, 6: 3, 12: 6}[period.months]
-    return [
-        Period(period.year, first, step).label
-        for first in range(period.first_month, period.first_month + period.months, step)
-    ]
+def policy_id(policy: Policy) -> str:
+    """What a stored release must have been made under to be served."""
+    return f"v{policy.version}-t{policy.threshold}-m{policy.min_answers_for_mean}"
+
+
+def coordinates(municipalities: Sequence[str]) -> list[tuple[str, str, str]]:
+    """The grid of every table, in the order a stored table lists its cells."""
+    return list(itertools.product((*municipalities, ALL), (*SECTORS, ALL), (*LEVELS, ALL)))
+
+
+def _referenced_later(key: CellKey, month: Month) -> bool:
+    """Whether a cell of a release up to `month` is a term of a relation of a later
+    release: the holders at the end of `month` (next month's balance), and the flows
+    of the months, quarters and half-year of the year that later periods add up."""
+    year, m = month
+    if key.indicator == HOLDERS:
+        return key.period == label(month) and ALL not in key[1:4]
+    if KIND.get(key.indicator) != "flow" or key.period[:4] != str(year) or m == 12:
+        return False
+    if is_month(key.period):
+        return m % 3 != 0 and (int(key.period[5:7]) - 1) // 3 == (m - 1) // 3
+    if key.period[5] == "Q":
+        return m % 6 != 0 and (int(key.period[6]) - 1) // 2 == (m - 1) // 6
+    return key.period == f"{year}-H1"  # a half-year: H1, until the year ends
+
+
+# --------------------------------------------------------------------------- stored tables
 
 
 @dataclass(frozen=True)
-class Release:
-    """The state after a month's release: what every released cell shows."""
+class Table:
+    """One released period as served: counts (None where hidden) and measures (None
+    where not published), over the grid of the municipalities of its release."""
 
-    month: Month
-    fingerprint: str
-    hidden: frozenset[CellKey]  # every hidden published cell, up to this month
-    added: frozenset[CellKey]  # the cells this release hid
-    # The relations that still hold an unknown cell, and the unpublished unknowns in
-    # them, for the next release; None for a release read back from the store until
-    # a next release needs them.
-    live: tuple[Relation, ...] | None
-    unknown_aux: frozenset[CellKey] | None
-
-
-@dataclass
-class Publication:
-    """Every released period: counts, the hidden cells, and the measures."""
-
-    months: tuple[Month, ...]
+    period: str
     municipalities: tuple[str, ...]
-    values: dict[CellKey, int]  # non-zero counts of released cells
-    hidden: frozenset[CellKey]
-    measures: dict[CellKey, float]  # published measures only (enough answers)
-    policy: Policy
+    released_at: str
+    counts: dict[str, list[int | None]]
+    measures: dict[str, list[float | None]]
 
-    def cells(
-        self, period: str, scope: Sequence[str], municipality: str | None = None
-    ) -> list[PublishedCell]:
-        """The table of an ended period for an evaluator's municipalities (or one). A
-        period before the first case is all zeros."""
+    def to_json(self) -> str:
+        return json.dumps({
+            "municipalities": self.municipalities, "released_at": self.released_at,
+            "counts": self.counts, "measures": self.measures,
+        }, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, period: str, text: str) -> Table:
+        body = json.loads(text)
+        return cls(period, tuple(body["municipalities"]), body["released_at"],
+                   body["counts"], body["measures"])
+
+    @classmethod
+    def zeros(cls, period: str) -> Table:
+        """The table of a period before the first case: every count 0, no measure."""
+        return cls(period, (), "", {}, {})
+
+    def _value(self, indicator: str, m: str, s: str, lvl: str) -> tuple[float | int | None, bool]:
+        if m not in self.municipalities and (m != ALL or not self.municipalities):
+            # no case there yet: zeros
+            return (None, True) if indicator in MEASURED else (0, False)
+        position = self._position(m, s, lvl)
+        if indicator in MEASURED:
+            value = self.measures[indicator][position]
+            return value, value is None
+        count = self.counts[indicator][position]
+        return count, count is None
+
+    def _position(self, m: str, s: str, lvl: str) -> int:
+        mi = len(self.municipalities) if m == ALL else self.municipalities.index(m)
+        si = len(SECTORS) if s == ALL else SECTORS.index(s)
+        li = len(LEVELS) if lvl == ALL else LEVELS.index(lvl)
+        return (mi * (len(SECTORS) + 1) + si) * (len(LEVELS) + 1) + li
+
+    def cells(self, scope: Sequence[str], municipality: str | None = None) -> list[PublishedCell]:
+        """The table for an evaluator's municipalities (or one of them)."""
         own = tuple(sorted(set(scope)))
         national = set(own) >= set(self.municipalities)
         shown = (municipality,) if municipality else (*own, ALL)
         out: list[PublishedCell] = []
         for indicator in (*COUNTED, *MEASURED):
-            measure = KIND[indicator] == "measure"
+            measure = indicator in MEASURED
             for m in shown:
                 for s in (*SECTORS, ALL):
                     for lvl in (*LEVELS, ALL):
                         if m != ALL or national:
-                            key = CellKey(period, m, s, lvl, indicator)
-                            value, hidden = self._cell(key, measure)
+                            value, hidden = self._value(indicator, m, s, lvl)
                         elif len(own) == 1:
-                            value, hidden = self._cell(
-                                CellKey(period, own[0], s, lvl, indicator), measure
-                            )
+                            value, hidden = self._value(indicator, own[0], s, lvl)
                         elif measure:  # a median of medians is no median
                             value, hidden = None, True
                         else:  # the sum of the evaluator's own published cells
-                            parts = [
-                                self._cell(CellKey(period, o, s, lvl, indicator), False)
-                                for o in own
-                            ]
+                            parts = [self._value(indicator, o, s, lvl) for o in own]
                             hidden = any(h for _, h in parts)
-                            value = None if hidden else sum(v for v, _ in parts)
-                        out.append(
-                            PublishedCell(indicator, period, m, s, lvl, value, hidden)
-                        )
+                            value = None if hidden else sum(v or 0 for v, _ in parts)
+                        out.append(PublishedCell(indicator, self.period, m, s, lvl, value, hidden))
         return out
 
-    def _cell(self, key: CellKey, measure: bool) -> tuple[float | int | None, bool]:
-        if measure:
-            value = self.measures.get(key)
-            return value, value is None
-        if key in self.hidden:
-            return None, True
-        return self.values.get(key, 0), False
+
+class Released:
+    """The stored tables, as requests read them: one row per request, no work."""
+
+    def __init__(self, views: ViewStore, policy: Policy) -> None:
+        self.views = views
+        self.policy = policy
+        self.policy_id = policy_id(policy)
+        create_tables(views)
+        self._cache: dict[str, tuple[str, Table]] = {}
+        self._lock = threading.Lock()
+
+    def table(self, period: str) -> Table | None:
+        rows = self.views.read(
+            "SELECT fingerprint, body FROM stat_table WHERE period = ? AND policy = ?",
+            (period, self.policy_id),
+        )
+        if not rows:
+            return None
+        fingerprint, body = rows[0]
+        with self._lock:
+            cached = self._cache.get(period)
+            if cached is not None and cached[0] == fingerprint:
+                return cached[1]
+        table = Table.from_json(period, body)
+        with self._lock:
+            self._cache[period] = (fingerprint, table)
+        return table
+
+    def latest(self) -> str | None:
+        """The last month released under this policy."""
+        rows = self.views.read(
+            "SELECT max(month) FROM stat_release WHERE policy = ?", (self.policy_id,)
+        )
+        return rows[0][0] if rows else None
+
+
+def create_tables(views: ViewStore) -> None:
+    with views.database.transaction("ddl") as db:
+        for old in WITHDRAWN_TABLES:
+            db.execute(f"DROP TABLE IF EXISTS {old}")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS stat_release (month TEXT PRIMARY KEY, policy TEXT"
+            " NOT NULL, fingerprint TEXT NOT NULL, released_at TEXT NOT NULL,"
+            " hidden INTEGER NOT NULL, cells INTEGER NOT NULL, carry TEXT NOT NULL)"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS stat_table (period TEXT PRIMARY KEY, month TEXT"
+            " NOT NULL, policy TEXT NOT NULL, fingerprint TEXT NOT NULL, body TEXT NOT NULL)"
+        )
+
+
+# --------------------------------------------------------------------------- releasing
+
+
+Carry = list[list[dict[CellKey, float]]]  # per group, the certificates carried
 
 
 class Publisher:
-    """Works out the released patterns month by month and remembers them.
+    """Releases every ended month that is not released yet, in order, and stores it.
 
-    Counts of a month are kept until its facts change (the statistics view's
-    `stat_changes` counter); a release is kept while the data of every month up to
-    it is what it was (a fingerprint chain), so a request only recounts what moved
-    and a new month only works out its own periods.
+    A stored release is kept while the data of every month up to it is what it was
+    and the rule is the same (a fingerprint chain that starts from the policy), so a
+    restart works out nothing that is stored, and a change of an ended month (a
+    rebuilt view with other events) releases again from that month on.
     """
 
     def __init__(self, views: ViewStore, policy: Policy) -> None:
         self.views = views
         self.policy = policy
+        self.policy_id = policy_id(policy)
+        self.groups = groups(COUNTED)
         self._counts: dict[Month, tuple[int, Counts]] = {}
-        self._releases: list[Release] = []
         self._lock = threading.Lock()
-        self._last: tuple[tuple[Month, ...], tuple[tuple[str, int], ...]] | None = None
-        self._publication: Publication | None = None
-        # Releases are kept in the view database too, so that a restart need not work
-        # them out again: a cache, checked against the fingerprint of the data.
-        with views.database.transaction("ddl") as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS stat_releases (month TEXT PRIMARY KEY,"
-                " fingerprint TEXT NOT NULL, hidden TEXT NOT NULL)"
-            )
-
-    # -- what has data and what has ended --------------------------------------------
+        create_tables(views)
 
     def months(self, today: date) -> list[Month]:
         """Every ended month from the first with data, in order."""
@@ -209,257 +284,217 @@ class Publisher:
             month = _after(month)
         return out
 
-    def publish(self, today: date) -> Publication:
+    def pending(self, today: date) -> list[Month]:
+        """The ended months not released (validly) yet."""
+        months, fingerprints = self._chain(today)
+        stored = dict(self.views.read(
+            "SELECT month, fingerprint FROM stat_release WHERE policy = ?", (self.policy_id,)
+        ))
+        for n, month in enumerate(months):
+            if stored.get(label(month)) != fingerprints[n]:
+                return months[n:]
+        return []
+
+    def _chain(self, today: date) -> tuple[list[Month], list[str]]:
+        months = self.months(today)
+        changes = dict(self.views.read("SELECT month, changes FROM stat_changes"))
+        fingerprint = self.policy_id
+        out = []
+        for month in months:
+            fingerprint = hashlib.sha256(
+                f"{fingerprint}|{label(month)}|{changes.get(label(month), 0)}".encode()
+            ).hexdigest()
+            out.append(fingerprint)
+        return months, out
+
+    def release(
+        self,
+        today: date,
+        *,
+        stop: threading.Event | None = None,
+        now: Callable[[], datetime] | None = None,
+        progress: Callable[[str, float], None] | None = None,
+    ) -> int:
+        """Release the ended months not released yet, oldest first; how many were."""
         with self._lock:
-            months = tuple(self.months(today))
-            changes = tuple(
-                (m, c) for m, c in self.views.read("SELECT month, changes FROM stat_changes")
-                if m <= (_label(months[-1]) if months else "")
-            )
-            if self._publication is not None and self._last == (months, tuple(sorted(changes))):
-                return self._publication
-            publication = self._publish(months, dict(changes))
-            self._last = (months, tuple(sorted(changes)))
-            self._publication = publication
-            return publication
+            months, fingerprints = self._chain(today)
+            stored = dict(self.views.read(
+                "SELECT month, fingerprint FROM stat_release WHERE policy = ?",
+                (self.policy_id,),
+            ))
+            start = 0
+            while start < len(months) and stored.get(label(months[start])) == fingerprints[start]:
+                start += 1
+            with self.views.database.transaction(None) as db:
+                # A release that no longer holds (other data, another rule) is withdrawn,
+                # with every release after it.
+                first = label(months[start]) if start < len(months) else "9999"
+                db.execute("DELETE FROM stat_release WHERE month >= ? OR policy != ?",
+                           (first, self.policy_id))
+                db.execute("DELETE FROM stat_table WHERE month >= ? OR policy != ?",
+                           (first, self.policy_id))
+            if start == len(months):
+                return 0
+            carry = self._carried(months[start - 1]) if start else [[] for _ in self.groups]
+            municipalities = tuple(m for (m,) in self.views.read(
+                "SELECT DISTINCT municipality FROM stat_cases ORDER BY 1"))
+            done = 0
+            for n in range(start, len(months)):
+                if stop is not None and stop.is_set():
+                    break
+                clock = now() if now else datetime.now(UTC)
+                began = datetime.now(UTC)
+                carry = self._release(months[n], months[0], fingerprints[n], carry,
+                                      municipalities, clock)
+                done += 1
+                if progress is not None:
+                    progress(label(months[n]), (datetime.now(UTC) - began).total_seconds())
+            return done
 
-    # -- the work ---------------------------------------------------------------------
+    # -- one month --------------------------------------------------------------------
 
-    def _month_counts(self, month: Month, changes: dict[str, int]) -> Counts:
-        stamp = changes.get(_label(month), 0)
+    def _month_counts(self, month: Month) -> Counts:
+        (stamp,) = self.views.read(
+            "SELECT coalesce(max(changes), 0) FROM stat_changes WHERE month = ?", (label(month),)
+        )[0]
         cached = self._counts.get(month)
         if cached is None or cached[0] != stamp:
             cached = (stamp, count_month(self.views, *month))
             self._counts[month] = cached
+        # Only the months of the running year are needed again.
+        for old in [m for m in self._counts if m[0] < month[0]]:
+            del self._counts[old]
         return cached[1]
-
-    def _publish(self, months: Sequence[Month], changes: dict[str, int]) -> Publication:
-        municipalities = tuple(
-            m for (m,) in self.views.read("SELECT DISTINCT municipality FROM stat_cases ORDER BY 1")
-        )
-        values: dict[CellKey, int] = {}
-        samples: dict[CellKey, list[float]] = {}
-        by_month: dict[Month, Counts] = {}
-        fingerprint = f"{self.policy}"
-        kept: list[Release] = []
-        for n, month in enumerate(months):
-            by_month[month] = self._month_counts(month, changes)
-            step_values: dict[CellKey, int] = {}
-            for period in ending_with(month):
-                parts = [by_month.get((period.year, m)) for m in range(
-                    period.first_month, period.first_month + period.months)]
-                counts = combine(period, [p for p in parts if p is not None]) \
-                    if period.months > 1 else by_month[month]
-                step_values.update(counts.counts)
-                samples.update(counts.samples)
-            values.update(step_values)
-            fingerprint = hashlib.sha256(
-                (fingerprint + repr(sorted(step_values.items()))).encode()
-            ).hexdigest()
-            memo = self._releases[n] if n < len(self._releases) else None
-            if memo is not None and memo.month == month and memo.fingerprint == fingerprint and (
-                n == 0 or kept[-1] is self._releases[n - 1]
-            ):
-                kept.append(memo)
-                continue
-            before = kept[-1] if kept else None
-            stored = self._stored(month, fingerprint)
-            if stored is not None:
-                kept.append(Release(
-                    month, fingerprint, (before.hidden if before else frozenset()) | stored,
-                    stored, None, None,
-                ))
-                continue
-            if before is not None and before.live is None:
-                self._restore(kept, values, municipalities)
-                before = kept[-1]
-            kept.append(self._release(before, month, fingerprint, values, municipalities))
-        self._releases = kept
-        measures = {
-            key: round(MEASURE_RULES[key.indicator][1](answers), 1)
-            for key, answers in samples.items()
-            if len(answers) >= self.policy.min_answers_for_mean
-        }
-        return Publication(
-            months=tuple(months),
-            municipalities=municipalities,
-            values=values,
-            hidden=kept[-1].hidden if kept else frozenset(),
-            measures=measures,
-            policy=self.policy,
-        )
-
-    def _restore(
-        self, kept: list[Release], values: dict[CellKey, int], municipalities: Sequence[str]
-    ) -> None:
-        """Give releases read back from the store their relations again, in order."""
-        for n, release in enumerate(kept):
-            if release.live is None:
-                before = kept[n - 1] if n else None
-                kept[n] = self._release(
-                    before, release.month, release.fingerprint, values, municipalities,
-                    known=release.added,
-                )
 
     def _release(
         self,
-        before: Release | None,
+        month: Month,
+        first: Month,
+        fingerprint: str,
+        carry: Carry,
+        municipalities: tuple[str, ...],
+        now: datetime,
+    ) -> Carry:
+        periods = ending_with(month)
+        values: dict[CellKey, int] = {}
+        samples: dict[CellKey, list[float]] = {}
+        for period in periods:
+            if period.months == 1:
+                counts = self._month_counts(month)
+            else:
+                counts = combine(period, [
+                    self._month_counts((period.year, m))
+                    for m in range(period.first_month, period.first_month + period.months)
+                ])
+            values.update(counts.counts)
+            samples.update(counts.samples)
+        labels = [p.label for p in periods]
+        hidden: set[CellKey] = set()
+        new_carry: Carry = []
+        for g, group in enumerate(self.groups):
+            system = build(group, labels, municipalities, values, KINDS, label(first))
+            frontiers = carry[g] if g < len(carry) else []
+            outcome = protect(system, self.policy, [
+                {k: round(d) if abs(d - round(d)) < 1e-9 else d for k, d in f.items()}
+                for f in frontiers
+            ])
+            hidden.update(system.keys[i] for i in outcome.hidden)  # type: ignore[misc]
+            kept: list[dict[CellKey, float]] = []
+            seen: set[tuple[tuple[CellKey, float], ...]] = set()
+
+            def keep(delta: Mapping[CellKey, float]) -> None:
+                part = {k: d for k, d in delta.items()
+                        if abs(d) > 1e-9 and _referenced_later(k, month)}
+                signature = tuple(sorted(part.items()))
+                if part and signature not in seen:
+                    seen.add(signature)
+                    kept.append(part)
+
+            for number, frontier in enumerate(frontiers):
+                extension = outcome.certificates[outcome.extensions[number]].delta
+                keep({**frontier, **{system.keys[i]: d for i, d in extension.items()}})  # type: ignore[misc]
+            for up, down in outcome.proofs.values():
+                for number in (up, down):
+                    if number is not None:
+                        keep({system.keys[i]: d  # type: ignore[misc]
+                              for i, d in outcome.certificates[number].delta.items()})
+            new_carry.append(kept)
+        self._store(month, fingerprint, periods, municipalities, values, samples, hidden,
+                    new_carry, now)
+        return new_carry
+
+    def _store(
+        self,
         month: Month,
         fingerprint: str,
-        values: dict[CellKey, int],
-        municipalities: Sequence[str],
-        known: frozenset[CellKey] | None = None,
-    ) -> Release:
-        """Work out the cells of the periods that end with `month`, keeping every
-        earlier released cell as it is (`known`: what this release hid, as stored)."""
-        new_keys, relations, aux, virtual = _system_of(month, before, values, municipalities)
-        members: set[CellKey] = set(new_keys)
-        for rel in relations:
-            members.update(rel.members)
-        new = set(new_keys)
-        old_hidden = before.hidden if before else frozenset()
-        unknown_aux = ((before.unknown_aux if before else frozenset()) | aux) & members
-        if known is not None:
-            hidden = known
-        else:
-            small = {k for k, v in virtual.items() if 1 <= v < self.policy.threshold}
-            hidden = suppress(
-                {**{k: values.get(k, 0) for k in members}, **virtual},
-                relations,
-                self.policy,
-                fixed_hidden=(old_hidden & members) | small,
-                fixed_published=members - new - old_hidden - unknown_aux - virtual.keys(),
-                unprotected=unknown_aux | (virtual.keys() - small),
-                focus=new_keys,
-            ) - virtual.keys()
-            hidden -= old_hidden
-            self._store(month, fingerprint, hidden)
-        all_hidden = old_hidden | hidden
-        unknown = all_hidden | unknown_aux
-        # The months-so-far cells matter for this release only: later releases have
-        # the real cells (a relation that only defines a free unknown tells nothing).
-        live = tuple(
-            r for r in relations
-            if r.total not in virtual and any(k in unknown for k in r.members)
-        )
-        live_members = {k for r in live for k in r.members}
-        return Release(
-            month=month,
-            fingerprint=fingerprint,
-            hidden=frozenset(all_hidden),
-            added=frozenset(hidden),
-            live=live,
-            unknown_aux=frozenset(unknown_aux & live_members),
-        )
-
-
-    def _stored(self, month: Month, fingerprint: str) -> frozenset[CellKey] | None:
-        rows = self.views.read(
-            "SELECT fingerprint, hidden FROM stat_releases WHERE month = ?", (_label(month),)
-        )
-        if not rows or rows[0][0] != fingerprint:
-            return None
-        return frozenset(CellKey(*cell) for cell in json.loads(rows[0][1]))
-
-    def _store(self, month: Month, fingerprint: str, hidden: Iterable[CellKey]) -> None:
+        periods: Sequence[Period],
+        municipalities: tuple[str, ...],
+        values: Mapping[CellKey, int],
+        samples: Mapping[CellKey, list[float]],
+        hidden: set[CellKey],
+        carry: Carry,
+        now: datetime,
+    ) -> None:
+        coords = coordinates(municipalities)
+        released_at = now.astimezone(UTC).isoformat(timespec="seconds")
+        bodies = []
+        total = shown = 0
+        for period in periods:
+            counts: dict[str, list[int | None]] = {}
+            for indicator in COUNTED:
+                column: list[int | None] = []
+                for m, s, lvl in coords:
+                    key = KINDS.canonical(CellKey(period.label, m, s, lvl, indicator))
+                    column.append(None if key in hidden else values.get(
+                        CellKey(period.label, m, s, lvl, indicator), 0))
+                counts[indicator] = column
+                total += len(column)
+                shown += sum(v is not None for v in column)
+            measures: dict[str, list[float | None]] = {}
+            for indicator in MEASURED:
+                rule = MEASURE_RULES[indicator][1]
+                behind = MEASURE_COUNTS[indicator]
+                column_m: list[float | None] = []
+                for position, (m, s, lvl) in enumerate(coords):
+                    answers = samples.get(CellKey(period.label, m, s, lvl, indicator), [])
+                    visible = all(counts[c][position] is not None for c in behind)
+                    column_m.append(
+                        round(rule(answers), 1)
+                        if visible and len(answers) >= self.policy.min_answers_for_mean
+                        else None
+                    )
+                measures[indicator] = column_m
+            table = Table(period.label, municipalities, released_at, counts, measures)
+            bodies.append((period.label, table.to_json()))
+        carried = json.dumps([[[[*k, d] for k, d in cert.items()] for cert in group]
+                              for group in carry], separators=(",", ":"))
         with self.views.database.transaction(None) as db:
             db.execute(
-                "INSERT INTO stat_releases (month, fingerprint, hidden) VALUES (?, ?, ?)"
-                " ON CONFLICT (month) DO UPDATE SET fingerprint = excluded.fingerprint,"
-                " hidden = excluded.hidden",
-                (_label(month), fingerprint, json.dumps(sorted(hidden))),
+                "INSERT INTO stat_release (month, policy, fingerprint, released_at, hidden,"
+                " cells, carry) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (label(month), self.policy_id, fingerprint, released_at, total - shown, total,
+                 carried),
             )
+            for period_label, body in bodies:
+                db.execute(
+                    "INSERT INTO stat_table (period, month, policy, fingerprint, body)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (period_label, label(month), self.policy_id, fingerprint, body),
+                )
 
+    def _carried(self, month: Month) -> Carry:
+        (text,) = self.views.read(
+            "SELECT carry FROM stat_release WHERE month = ?", (label(month),)
+        )[0]
+        return [
+            [{CellKey(*term[:5]): float(term[5]) for term in cert} for cert in group]
+            for group in json.loads(text)
+        ]
 
-def _system_of(
-    month: Month,
-    before: Release | None,
-    values: dict[CellKey, int],
-    municipalities: Sequence[str],
-) -> tuple[list[CellKey], list[Relation], set[CellKey], dict[CellKey, int]]:
-    """The cells a month's release adds, the relations of the system it is worked
-    out in (the earlier ones that still hold an unknown, and its own), the
-    unpublished cells that are unknowns to an attacker, and the months-so-far
-    cells of the periods still running, with their values.
-
-    Months-so-far: the quarter, half-year or year a month does not end will be
-    published later as the sum of its months. Should the months still to come be
-    empty, it equals the sum of the months released so far, so that sum must not
-    be given away now if it is a small count. It is protected as if published."""
-    label = _label(month)
-    periods = ending_with(month)
-    coords = [
-        (m, s, lvl)
-        for m in (*municipalities, ALL)
-        for s in (*SECTORS, ALL)
-        for lvl in (*LEVELS, ALL)
-    ]
-    new_keys = [
-        CellKey(p.label, m, s, lvl, indicator)
-        for p in periods
-        for indicator in COUNTED
-        for m, s, lvl in coords
-    ]
-    relations = list(before.live) if before else []
-    relations += grid_relations(new_keys, additive_over_time=False)
-    for period in periods[1:]:  # a quarter, a half-year, a year
-        subs = _sub_periods(period)
-        for indicator in COUNTED:
-            for m, s, lvl in coords:
-                total = CellKey(period.label, m, s, lvl, indicator)
-                if KIND[indicator] == "flow":
-                    parts = tuple(CellKey(sub, m, s, lvl, indicator) for sub in subs)
-                else:  # a stock as at the end of its last month
-                    parts = (CellKey(label, m, s, lvl, indicator),)
-                relations.append(Relation(total, parts))
-
-    # The holders' balance, per fine cell, with the unpublished outgoing flows.
-    before_label = _label(_previous(month)) if before is not None else None
-    aux: set[CellKey] = set()
-    for m in municipalities:
-        for s in SECTORS:
-            for lvl in LEVELS:
-                def cell(indicator: str, period: str = label) -> CellKey:
-                    return CellKey(period, m, s, lvl, indicator)  # noqa: B023
-
-                out_h, out_t = cell(HANDOVERS_OUT), cell(TRANSITIONS_OUT)
-                if values.get(CellKey(label, m, ALL, lvl, "handovers_completed"), 0):
-                    aux.add(out_h)
-                if values.get(CellKey(label, m, s, ALL, "level_transitions"), 0):
-                    aux.add(out_t)
-                parts = [cell("cases_opened"), cell("handovers_completed"),
-                         cell("level_transitions")]
-                if before_label is not None:
-                    parts.append(cell("children_with_holder", before_label))
-                relations.append(Relation(
-                    cell("children_with_holder"), tuple(parts),
-                    (out_h, out_t, *(cell(c) for c in CLOSED)),
-                ))
-        for lvl in LEVELS:  # every handover leaves one sector (at the same level)
-            relations.append(Relation(
-                CellKey(label, m, ALL, lvl, "handovers_completed"),
-                tuple(CellKey(label, m, s, lvl, HANDOVERS_OUT) for s in SECTORS),
-            ))
-        for s in SECTORS:  # every level change leaves one level (in the same sector)
-            relations.append(Relation(
-                CellKey(label, m, s, ALL, "level_transitions"),
-                tuple(CellKey(label, m, s, lvl, TRANSITIONS_OUT) for lvl in LEVELS),
-            ))
-    virtual: dict[CellKey, int] = {}
-    released = {p.label for p in periods}
-    for first in sorted({p.first_month for p in periods_of_year(month[0])
-                         if p.first_month < month[1] < p.first_month + p.months}):
-        span = [f"{month[0]}-{m:02d}" for m in range(first, month[1] + 1)]
-        if any(Period(month[0], first, len(span)).label == r for r in released):
-            continue
-        name = f"{span[0]}..{span[-1]}"
-        for indicator in COUNTED:
-            if KIND[indicator] != "flow":
-                continue
-            for m, s, lvl in coords:
-                parts = tuple(CellKey(p, m, s, lvl, indicator) for p in span)
-                key = CellKey(name, m, s, lvl, indicator)
-                virtual[key] = sum(values.get(p, 0) for p in parts)
-                relations.append(Relation(key, parts))
-    return new_keys, relations, aux, virtual
-
+    def hidden_share(self) -> tuple[int, int]:
+        """Hidden and all cells of every stored release."""
+        (hidden, cells) = self.views.read(
+            "SELECT coalesce(sum(hidden), 0), coalesce(sum(cells), 0) FROM stat_release"
+            " WHERE policy = ?", (self.policy_id,)
+        )[0]
+        return int(hidden), int(cells)

@@ -106,12 +106,22 @@ def provide_app(state: State) -> Stafettlogg:
     return app  # type: ignore[no-any-return]
 
 
+def _shareable(settings: Settings) -> bool:
+    """Whether another process can open the views (a file or PostgreSQL, not memory)."""
+    return settings.backend == "postgres" or not settings.views_path.startswith("file:")
+
+
 def _start(settings: Settings, given: Stafettlogg | None) -> Stafettlogg:
     """Open the application (unless given) and start keeping its views current."""
     instance = given if given is not None else Stafettlogg(settings)
     try:
         # Catch the views up with the store, then keep them current while serving.
-        instance.statistics.start_following(on_error=_projection_failed)
+        # Statistics are released in a process of its own when the service owns its
+        # store (a given application, as in tests, follows its own clock: a thread).
+        instance.statistics.start_following(
+            on_error=_projection_failed,
+            release_in="process" if given is None and _shareable(settings) else "thread",
+        )
     except BaseException:
         if given is None:
             instance.close()

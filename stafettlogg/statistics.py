@@ -1,19 +1,25 @@
-"""The read models and the statistics for evaluators, kept up to date, and published tables.
+"""The read models and the statistics for evaluators, kept up to date, and released tables.
 
 The application's notification log feeds the projections (`projections/`) in the
 view database; `StatisticsService` keeps them current (catch-up on start, a follower
-thread while serving, a rebuild from zero on request) and answers indicator
-requests with disclosure-controlled tables. Every request is recorded in the
-evaluator's statistics log before the answer is given.
+thread while serving, a rebuild from zero on request). Released tables are worked
+out off the request path (`Releaser`: a process of its own when serving, so that
+the solver never competes with case work for the interpreter) and stored; an
+indicator request reads one stored table, or answers at once that the period is
+not released yet. Every request is recorded in the evaluator's statistics log
+before the answer is given.
 """
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
+import signal
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -23,19 +29,31 @@ from domain.access import may_see_statistics
 from domain.access_log import StatisticsLog, statistics_log_id
 from domain.aggregate import DomainEvent
 from domain.values import Actor
-from projections.disclosure import Policy
 from projections.case_views import CaseViewsProjection
 from projections.indicators import PublishedCell
-from projections.periods import InvalidPeriod, parse_period
-from projections.publication import Publication, Publisher, has_ended
+from projections.periods import InvalidPeriod, Period, parse_municipality, parse_period
+from projections.protection import Policy
+from projections.publication import Publisher, Released, Table, has_ended
 from projections.runner import Follower, Projection, ViewStore
 from projections.statistics import StatisticsProjection
 
 if TYPE_CHECKING:
     from stafettlogg.application import Stafettlogg
+    from stafettlogg.settings import Settings
 
-CACHE_SIZE = 32
+log = logging.getLogger("stafettlogg.statistics")
+
 PREPARE_INTERVAL = 2.0  # seconds between looks for a newly ended month
+RETRY_SECONDS = 10  # Retry-After while an ended period is being released
+
+
+class NotReleased(Exception):
+    """The period's table is not released (yet): answered at once with 503."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
 
 
 class NotificationSource:
@@ -59,7 +77,55 @@ class IndicatorTable:
     period: str
     municipalities: tuple[str, ...]
     policy: Policy
+    released_at: str
     cells: list[PublishedCell]
+
+
+def _today(app: Stafettlogg) -> date:
+    return app.clock().astimezone(UTC).date()
+
+
+def _release_loop(publisher: Publisher, today: Callable[[], date], stop: threading.Event,
+                  on_error: Callable[[BaseException], None] | None,
+                  catch_up: Callable[[], object] | None = None) -> None:
+    while True:
+        try:
+            if catch_up is not None:
+                catch_up()
+            publisher.release(today(), stop=stop)
+        except Exception as exc:  # noqa: BLE001 - keep releasing; report and retry
+            if on_error is not None:
+                on_error(exc)
+            else:
+                log.error("statistics release failed: %s", type(exc).__name__, exc_info=exc)
+        if stop.wait(PREPARE_INTERVAL):
+            return
+
+
+def _release_process(settings: Settings, parent: int) -> None:
+    """The releaser as a process of its own, at a lower priority than the service.
+
+    It is stopped with SIGTERM (every release is one transaction: one cut short is
+    worked out again later), and stops by itself when the service's process is
+    gone."""
+    from stafettlogg.application import Stafettlogg
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the service's to handle
+    os.nice(10)
+    app = Stafettlogg(settings)
+    try:
+        publisher = Publisher(app.statistics.views, app.statistics.policy)
+        orphaned = threading.Event()
+
+        def watch() -> None:
+            while os.getppid() == parent and not orphaned.wait(1.0):
+                pass
+            orphaned.set()
+
+        threading.Thread(target=watch, name="parent", daemon=True).start()
+        _release_loop(publisher, lambda: _today(app), orphaned, None)
+    finally:
+        app.close()
 
 
 class StatisticsService:
@@ -70,14 +136,12 @@ class StatisticsService:
         # The case list, the inbox and the access-log listing, and the statistics.
         self.projections: list[Projection] = [CaseViewsProjection(), StatisticsProjection()]
         self.policy = Policy(threshold=app.settings.disclosure_threshold)
+        self.released = Released(self.views, self.policy)
         self.publisher = Publisher(self.views, self.policy)
-        self._cache: OrderedDict[tuple[Any, ...], tuple[Publication, list[PublishedCell]]] = (
-            OrderedDict()
-        )
-        self._cache_lock = threading.Lock()
         self._follower: Follower | None = None
-        self._preparer: threading.Thread | None = None
-        self._preparing = threading.Event()
+        self._releaser: threading.Thread | None = None
+        self._process: Any = None
+        self._stop_release: Any = None
 
     def close(self) -> None:
         self.stop_following()
@@ -97,39 +161,61 @@ class StatisticsService:
             raise ValueError(msg)
         return sum(self.views.rebuild(p, self.source, progress=progress) for p in chosen)
 
+    def release(self, progress: Callable[[str, float], None] | None = None) -> int:
+        """Bring the views up to date and release every ended month not released yet,
+        here and now (tests, the CLI); how many months were released."""
+        self.catch_up()
+        return self.publisher.release(_today(self.app), progress=progress)
+
     def start_following(
-        self, interval: float = 0.2, on_error: Callable[[BaseException], None] | None = None
+        self,
+        interval: float = 0.2,
+        on_error: Callable[[BaseException], None] | None = None,
+        *,
+        release_in: str = "thread",
     ) -> None:
+        """Keep the views current, and release ended months in the background: in a
+        thread (`release_in="thread"`, follows the application's clock) or in a
+        process of its own (`"process"`, the real clock; the views must be a file or
+        PostgreSQL)."""
         self._follower = Follower(
             self.views, self.projections, self.source, interval=interval, on_error=on_error
         )
         self._follower.start()
-        self._preparing = threading.Event()
-        self._preparer = threading.Thread(
-            target=self._prepare, args=(self._preparing, on_error), name="statistics", daemon=True
+        if release_in == "process":
+            context = multiprocessing.get_context("spawn")
+            self._process = context.Process(
+                target=_release_process, args=(self.app.settings, os.getpid()),
+                name="stafettlogg-statistics", daemon=True,
+            )
+            self._process.start()
+            return
+        self._stop_release = threading.Event()
+        self._releaser = threading.Thread(
+            target=_release_loop,
+            args=(self.publisher, lambda: _today(self.app), self._stop_release, on_error),
+            name="statistics", daemon=True,
         )
-        self._preparer.start()
+        self._releaser.start()
 
     def stop_following(self) -> None:
         if self._follower is not None:
             self._follower.stop()
             self._follower = None
-        if self._preparer is not None:
-            self._preparing.set()
-            self._preparer.join(timeout=10)
-            self._preparer = None
-
-    def _prepare(
-        self, stop: threading.Event, on_error: Callable[[BaseException], None] | None
-    ) -> None:
-        """Work out a month's release when it has ended, before anyone asks: the
-        first request after a month ends (or after a start) need not wait for it."""
-        while not stop.wait(PREPARE_INTERVAL):
-            try:
-                self.publisher.publish(self.app.clock().astimezone(UTC).date())
-            except Exception as exc:  # noqa: BLE001 - keep preparing; report and retry
-                if on_error is not None:
-                    on_error(exc)
+        if self._stop_release is not None:
+            self._stop_release.set()
+        if self._releaser is not None:
+            self._releaser.join(timeout=30)
+            self._releaser = None
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join(timeout=10)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(timeout=5)
+            self._process.close()
+            self._process = None
+        self._stop_release = None
 
     def position(self) -> int:
         return self.views.position(StatisticsProjection.name)
@@ -139,57 +225,63 @@ class StatisticsService:
     def indicators(
         self, actor: Actor, *, period: str, municipality: str | None, table: str
     ) -> IndicatorTable:
-        """The indicator table of an ended period, for an evaluator's municipalities.
+        """The released table of an ended period, for an evaluator's municipalities.
 
-        The pattern of hidden cells is worked out once for the whole grid (every
-        municipality, the national total, every released period) and kept as it was
-        released (`projections/publication.py`); a request only cuts its part.
-        Every request of an evaluator is recorded, a refused one too.
+        The hidden cells are worked out once for the whole grid (every
+        municipality, the national total, every released period) and kept as they
+        were released (`projections/publication.py`); a request only cuts its part
+        of one stored table. A period not released yet is answered at once
+        (`NotReleased`). Every request of an evaluator is recorded, a refused one too.
         """
         try:
             wanted = parse_period(period)
         except InvalidPeriod as exc:
             raise errors.InvalidValue("period", str(exc)) from None
+        if municipality is not None:
+            try:
+                municipality = parse_municipality(municipality)
+            except ValueError as exc:
+                raise errors.InvalidValue("municipality", str(exc)) from None
         if "evaluator" not in actor.roles:
             raise errors.Forbidden("Bare evaluatorer kan hente statistikk.")
         scope = tuple(sorted(actor.municipalities))
         asked = (municipality,) if municipality is not None else scope
         allowed = bool(asked) and may_see_statistics(actor, asked)
-        today = self.app.clock().astimezone(UTC).date()
-        if allowed and not has_ended(wanted, today):
-            msg = (
+        now = self.app.clock().astimezone(UTC)
+        if allowed and not has_ended(wanted, now.date()):
+            opens = datetime.combine(wanted.end, time(), UTC)
+            raise NotReleased(
                 f"Perioden {wanted.label} er ikke over ennå. Statistikk for en periode "
-                f"publiseres når perioden er slutt (fra {wanted.end:%d.%m.%Y})."
+                f"publiseres når perioden er slutt, fra {wanted.end:%d.%m.%Y}.",
+                retry_after=max(int((opens - now).total_seconds()) + RETRY_SECONDS, 1),
             )
-            raise errors.InvalidValue("period", msg)
         self._log_request(actor, table=table, period=wanted.label, scope=asked, refused=not allowed)
         if not allowed:
             raise errors.Forbidden("Du kan bare hente statistikk for dine egne kommuner.")
-        self.catch_up()
-        publication = self.publisher.publish(today)
+        released = self.released.table(wanted.label)
+        if released is None and self._before_first_case(wanted):
+            released = Table.zeros(wanted.label)
+        if released is None:
+            raise NotReleased(self._not_yet(wanted), retry_after=RETRY_SECONDS)
         return IndicatorTable(
             period=wanted.label,
             municipalities=asked,
             policy=self.policy,
-            cells=self._cut(publication, wanted.label, scope, municipality),
+            released_at=released.released_at,
+            cells=released.cells(scope, municipality),
         )
 
-    def _cut(
-        self, publication: Publication, period: str, scope: tuple[str, ...],
-        municipality: str | None,
-    ) -> list[PublishedCell]:
-        key = (id(publication), period, scope, municipality)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None and cached[0] is publication:
-                self._cache.move_to_end(key)
-                return cached[1]
-        cells = publication.cells(period, scope, municipality)
-        with self._cache_lock:
-            self._cache[key] = (publication, cells)
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return cells
+    def _before_first_case(self, wanted: Period) -> bool:
+        """A period that ended before the first case: nothing happened, all zeros."""
+        (first,) = self.views.read("SELECT min(opened_at) FROM stat_cases")[0]
+        return first is not None and wanted.end.isoformat() <= first[:10]
+
+    def _not_yet(self, wanted: Period) -> str:
+        if not self.views.read("SELECT 1 FROM stat_cases LIMIT 1"):
+            return (f"Det er ingen saker ennå, så tallene for {wanted.label} er ikke "
+                    "publisert. Prøv igjen når den første saken er opprettet.")
+        return (f"Tallene for {wanted.label} er ikke ferdig beregnet ennå. "
+                "De beregnes nå; prøv igjen om litt.")
 
     def _log_request(
         self, actor: Actor, *, table: str, period: str, scope: tuple[str, ...], refused: bool

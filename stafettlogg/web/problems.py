@@ -21,6 +21,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from domain import errors
 from stafettlogg.application import IdempotencyKeyReused, VersionMismatch
+from stafettlogg.statistics import NotReleased
 from stafettlogg.web.schemas import FieldError, Problem
 
 log = logging.getLogger("stafettlogg.api")
@@ -191,7 +192,14 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[P
     return problem(500, "Noe gikk galt på tjeneren. Feilen er logget.")
 
 
+def on_not_released(_: Request[Any, Any, Any], exc: NotReleased) -> Response[Problem]:
+    """A statistics period not released yet: at once, with when to ask again."""
+    return problem(503, exc.message, code="not-released",
+                   headers={"Retry-After": str(exc.retry_after)})
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    NotReleased: on_not_released,
     errors.DomainError: on_domain_error,
     ValidationException: on_validation_error,
     msgspec.MsgspecError: on_msgspec_error,

@@ -18,28 +18,38 @@ from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
 from projections.indicators import BY_KEY
-from projections.periods import PERIOD_PATTERN
+from projections.protection import Policy
 from stafettlogg.statistics import IndicatorTable
 from stafettlogg.web.cases import BEARER, App, Caller, off_loop
 from stafettlogg.web.problems import documented
 
+# Checked by the service, which says in Norwegian what is wrong with a value.
 Period = Annotated[
-    str,
-    QueryParameter(
-        pattern=PERIOD_PATTERN,
-        description="2026, 2026-H1, 2026-Q3 or 2026-03",
-    ),
+    str, QueryParameter(description="2026, 2026-H1, 2026-Q3 eller 2026-03"),
 ]
-MunicipalityFilter = Annotated[str | None, QueryParameter(pattern=r"^[0-9]{4}$")]
-ERRORS = documented(400, 401, 403, 429)
+MunicipalityFilter = Annotated[
+    str | None, QueryParameter(description="kommunenummer, fire sifre (4225)"),
+]
+ERRORS = documented(400, 401, 403, 429, 503)
 COLUMNS = ("indicator", "label", "period", "municipality", "sector", "level", "value", "suppressed")
 
 
+class ProtectionLevelsOut(msgspec.Struct):
+    """For a hidden count x: how far above and how wide its possible values reach."""
+
+    upper: str
+    interval: str
+
+
 class PolicyOut(msgspec.Struct):
+    version: int
     threshold: int
+    protection_levels: ProtectionLevelsOut
+    zeros_may_be_hidden: bool
     min_answers_for_mean: int
+    rule: str
     counts: str
-    secondary_suppression: str
+    measures: str
     periods: str
 
 
@@ -63,20 +73,32 @@ def _level(level: str) -> int | str:
     return int(level) if level.isdigit() else level
 
 
+def policy_out(policy: Policy) -> PolicyOut:
+    t = policy.threshold
+    return PolicyOut(
+        version=policy.version,
+        threshold=t,
+        protection_levels=ProtectionLevelsOut(
+            upper=f"x + U >= {t}: a hidden count x may be {t} or more",
+            interval=f"U + D >= {t - 1}: at least {t} whole numbers are possible",
+        ),
+        zeros_may_be_hidden=policy.zeros_may_be_hidden,
+        min_answers_for_mean=policy.min_answers_for_mean,
+        rule=policy.describe(),
+        counts="distinct children per cell (stocks) or happenings (flows)",
+        measures=(
+            f"a mean or median only where the counts behind it are published, "
+            f"and from {policy.min_answers_for_mean} records"
+        ),
+        periods="stocks as at the end of the period, flows during it (UTC)",
+    )
+
+
 def indicators_out(table: IndicatorTable) -> IndicatorsOut:
     return IndicatorsOut(
         period=table.period,
         municipalities=list(table.municipalities),
-        policy=PolicyOut(
-            threshold=table.policy.threshold,
-            min_answers_for_mean=table.policy.min_answers_for_mean,
-            counts="distinct children per cell (stocks) or happenings (flows)",
-            secondary_suppression=(
-                "further cells hidden until no hidden value can be derived from "
-                "published cells, totals and the other periods of the year"
-            ),
-            periods="stocks as at the end of the period, flows during it (UTC)",
-        ),
+        policy=policy_out(table.policy),
         cells=[
             CellOut(
                 indicator=c.indicator,

@@ -7,8 +7,9 @@ commands. What is promised:
 
 * an evaluator gets the grid of its own municipalities only ("all" means all of
   *its* municipalities), with the policy, hidden cells as `null` + `suppressed`;
-  nobody else gets statistics (403), nobody without a token (401), a bad period is a
-  400 naming the field;
+  nobody else gets statistics (403), nobody without a token (401), a bad period or
+  municipality is a 400 naming the field, in Norwegian; a period not released yet is
+  a 503 at once, with Retry-After;
 * the same grid as CSV and as an XLSX workbook;
 * every request is recorded: who, which table, which period;
 * while the app runs, a new case shows in the statistics within a second;
@@ -33,7 +34,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from projections.disclosure import CellKey
+from projections.system import CellKey
 from projections.indicators import count_month
 from litestar.testing import AsyncTestClient
 
@@ -127,6 +128,7 @@ def stafettlogg(stafettlogg: Stafettlogg, data_set: DataSet) -> Iterator[Stafett
     # Statistics publish ended periods only: the service now lives in early 2027,
     # when every period of 2026 has ended.
     app.clock = lambda: LATER
+    app.statistics.release()  # as the service's releaser does in the background
     yield app
 
 
@@ -177,6 +179,11 @@ async def test_an_evaluator_gets_the_grid_of_its_own_municipality_per_contract(
     body = response.json()
     assert body["period"] == "2026-02"
     assert body["policy"]["threshold"] == 5
+    # The rule as published: an attacker may not take a hidden cell to be non-zero.
+    assert body["policy"]["zeros_may_be_hidden"] is True
+    assert body["policy"]["version"] == 2
+    assert set(body["policy"]["protection_levels"]) == {"upper", "interval"}
+    assert "5" in body["policy"]["rule"]
     cells = cell_map(body)
     indicators = {c["indicator"] for c in body["cells"]}
     assert indicators >= CONTRACT_INDICATORS
@@ -222,8 +229,11 @@ async def test_all_means_all_of_the_evaluators_own_municipalities(
     assert response.status_code == 200, response.text
     cells = cell_map(response.json())
     assert {m for _, m, _, _ in cells} == {"4225", "4227", "all"}
-    assert cells[("children_with_holder", "all", "all", "all")]["value"] == 11 + 7
+    # The national total of the two (it may be hidden: one child who moved away from
+    # 4225 in February is protected by the totals around her).
+    assert cells[("children_with_holder", "all", "all", "all")]["value"] in (11 + 7, None)
     assert cells[("children_with_holder", "4227", "skole", "all")]["value"] in (7, None)
+    assert cells[("children_with_holder", "all", "skole", 0)]["value"] in (5 + 7, None)
     only = await get(client, region, period="2026-02", municipality="4227")
     assert only.status_code == 200
     assert {c["municipality"] for c in only.json()["cells"]} == {"4227"}
@@ -261,17 +271,20 @@ async def test_no_token_is_401(client: AsyncTestClient) -> None:
     assert is_problem(garbage, 401)
 
 
-async def test_a_period_that_has_not_ended_is_400_naming_the_field(
+async def test_a_period_that_has_not_ended_is_503_saying_when_it_will_be(
     client: AsyncTestClient, users: Users, stafettlogg: Stafettlogg
 ) -> None:
     """A running total would change with every new case; only ended periods are
     published, and the answer says when this one will be."""
     response = await get(client, users.headers("eva"), period="2027-01")
-    assert response.status_code == 400
+    assert is_problem(response, 503), response.text
     body = response.json()
-    assert "period" in json.dumps(body, ensure_ascii=False)
-    assert "01.02.2027" in body["detail"]
-    assert stafettlogg.statistics.requests_of("eva") == []  # a wrong input records nothing
+    assert body["code"] == "not-released"
+    assert "01.02.2027" in body["detail"] and "ikke over" in body["detail"]
+    # Ask again when January has ended (the service lives on 5 January 2027).
+    wait = int(response.headers["Retry-After"])
+    assert 26 * 86400 < wait < 28 * 86400
+    assert stafettlogg.statistics.requests_of("eva") == []  # nothing was answered
 
 
 @pytest.mark.parametrize("period", ["2026-13", "2026-Q5", "2026-H3", "26", "2026-3", "2026-Q1x",
@@ -284,6 +297,10 @@ async def test_a_bad_period_is_400_naming_the_field(
     body = response.json()
     assert "period" in body["detail"]
     assert [e["field"] for e in body.get("errors", [])] == ["period"]
+    # For people, in Norwegian: what to write, not a regular expression.
+    message = body["errors"][0]["message"]
+    assert re.search(r"skriv|Måneden|Året", message), message
+    assert not re.search(r"regex|Expected|\^|\$|\[0-9\]", message), message
 
 
 async def test_a_bad_municipality_is_400_naming_the_field(
@@ -293,6 +310,7 @@ async def test_a_bad_municipality_is_400_naming_the_field(
     assert is_problem(bad, 400)
     assert "municipality" in bad.json()["detail"]
     assert [e["field"] for e in bad.json().get("errors", [])] == ["municipality"]
+    assert "fire sifre" in bad.json()["errors"][0]["message"]
 
 
 async def test_a_missing_period_is_400_naming_the_field(
@@ -435,7 +453,7 @@ async def test_a_new_case_shows_in_the_statistics_within_a_second(
         assert response.status_code == 200, response.text
         return cell_map(response.json())[("cases_opened", "all", "all", "all")]
 
-    assert (await get(client, users.headers("eva"), period="2027-01")).status_code == 400
+    assert (await get(client, users.headers("eva"), period="2027-01")).status_code == 503
     created = await as_user("kari", "post", "/api/v1/cases", json={
         "child": {"name": "Nykommer Levende Statistikk"},
         "concern": "En ny undring i januar.",
@@ -452,8 +470,18 @@ async def test_a_new_case_shows_in_the_statistics_within_a_second(
     # ... and counts it in its month, January 2027 (the service's today).
     counted = count_month(stafettlogg.statistics.views, 2027, 1)
     assert counted.counts[CellKey("2027-01", "4225", "barnehage", "0", "cases_opened")] == 1
-    # When January has ended it is published: one child, so hidden, not a zero.
+    # When January has ended it is released in the background, and meanwhile every
+    # request is answered at once: 503 with Retry-After, never held.
     stafettlogg.clock = lambda: datetime(2027, 2, 1, 0, 5, tzinfo=UTC)
+    ended = time.monotonic()
+    while True:
+        response = await get(client, users.headers("eva"), period="2027-01")
+        if response.status_code == 200:
+            break
+        assert is_problem(response, 503) and int(response.headers["Retry-After"]) > 0
+        assert time.monotonic() - ended < 60, "January 2027 was never released"
+        await asyncio.sleep(0.2)
+    # One child, so hidden, not a zero.
     cell = await opened_in_january()
     assert (cell["value"], cell["suppressed"]) == (None, True)
 
