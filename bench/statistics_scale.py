@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 import sqlite3
 import threading
 import time
@@ -43,7 +45,8 @@ from stafettlogg.application import Stafettlogg
 PERIOD = "2026-Q3"  # ended; the year 2026 holds most of the stores' events
 YEAR = 2026
 SCOPE = sorted(demo.MUNICIPALITIES)
-RELEASE_LIMIT = 3 * 3600.0  # seconds a cold release is waited for
+# Seconds a cold release is waited for (STAFETTLOGG_BENCH_RELEASE_LIMIT).
+RELEASE_LIMIT = float(os.environ.get("STAFETTLOGG_BENCH_RELEASE_LIMIT", str(3 * 3600)))
 
 
 @dataclass
@@ -122,12 +125,16 @@ def query_latency(store: Store, label: str, servers: int, warm_requests: int) ->
                             raise RuntimeError(msg)
                         result.not_released.append(seconds)
                         if time.perf_counter() - began > RELEASE_LIMIT:
-                            msg = f"not released within {RELEASE_LIMIT:.0f} s"
-                            raise RuntimeError(msg)
+                            break  # reported as "not released within the limit"
                         time.sleep(0.5)
-                    result.release.append(time.perf_counter() - began)
                     released.set()
                     worker_thread.join()
+                    if response.status_code != 200:
+                        result.release.append(math.inf)
+                        result.idle += [case_list(cases) for _ in range(50)]
+                        result.hidden = hidden_share(copy)
+                        continue
+                    result.release.append(time.perf_counter() - began)
                     result.idle += [case_list(cases) for _ in range(len(result.during) or 50)]
                     result.warm += [ok(evaluator) for _ in range(warm_requests)]
             with ServerProcess(copy, f"stats-{label}-{r}-restart") as server:
@@ -145,8 +152,11 @@ def latency_rows(small: Store, large: Store | None, servers: int,
     at_small = query_latency(small, "small", servers, warm_requests)
     at_large = query_latency(large, "large", servers, warm_requests) if large else at_small
     n_small, n_large = small.meta["events"], (large or small).meta["events"]
-    p99_small, p99_large = percentile(at_small.warm, 99), percentile(at_large.warm, 99)
-    rows = [Row(
+    if not at_large.warm:  # the large store was not released within the limit
+        at_large = at_small if large is None else at_large
+    p99_small = percentile(at_small.warm, 99)
+    p99_large = percentile(at_large.warm, 99) if at_large.warm else math.inf
+    rows = [] if not at_large.warm else [Row(
         "2", f"indicator query, warm (released), {n_large:,} events",
         f"p50 {ms(percentile(at_large.warm, 50))}, p99 {ms(p99_large)}",
         f"{n_small:,} events: p50 {ms(percentile(at_small.warm, 50))}, p99 {ms(p99_small)}",
@@ -159,7 +169,8 @@ def latency_rows(small: Store, large: Store | None, servers: int,
         hidden, cells = at.hidden
         rows += [
             Row("2", f"cold release of every ended month, {n:,} events",
-                f"{median(at.release):.1f} s", "from /ready to the quarter answering 200", None,
+                f"{median(at.release):.1f} s" if math.isfinite(median(at.release))
+                else f"not done within {RELEASE_LIMIT:.0f} s", "from /ready to the quarter answering 200", None,
                 "< 5 s (demo), < 30 s (1M)", None,
                 [f"{hidden:,} of {cells:,} released cells hidden "
                  f"({100 * hidden / max(cells, 1):.1f} %)"]),
@@ -170,10 +181,12 @@ def latency_rows(small: Store, large: Store | None, servers: int,
                 f"p99 {ms(during)} ({len(at.during)} requests)",
                 f"idle: p99 {ms(idle)} ({len(at.idle)})", during / idle, "≤ 2× idle",
                 during <= 2 * idle, []),
-            Row("2", f"indicator query, first after a restart, {n:,} events",
-                f"{ms(median(at.restarted))}", "a new server on the same copy", None, "< 1 s",
-                median(at.restarted) < 1.0, ["the released tables are read back"]),
         ]
+        if at.restarted:
+            rows.append(Row(
+                "2", f"indicator query, first after a restart, {n:,} events",
+                f"{ms(median(at.restarted))}", "a new server on the same copy", None, "< 1 s",
+                median(at.restarted) < 1.0, ["the released tables are read back"]))
     return rows
 
 

@@ -9,7 +9,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import long_cases, memory_startup, profiles, rebuild, statistics_scale, write_path
+from bench import (
+    long_cases,
+    memory_startup,
+    profiles,
+    rebuild,
+    release_months,
+    statistics_scale,
+    write_path,
+)
 from bench.measure import Row, markdown_table
 from bench.stores import (
     Backend,
@@ -24,7 +32,7 @@ from bench.stores import (
     small_cases,
 )
 
-SECTIONS = ("write", "statistics", "naive", "rebuild", "long", "serve")
+SECTIONS = ("write", "statistics", "naive", "rebuild", "long", "serve", "release")
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "write": (), "statistics": ("small", "large"), "naive": ("small", "large"),
     "rebuild": ("small", "large"), "long": ("long", "long-no-snapshots"),
     "serve": ("serve", "small"),
+    "release": ("small",),
 }
 
 
@@ -106,6 +115,9 @@ def measure(section: str, stores: Stores) -> list[Row]:
     if section == "serve":
         return memory_startup.measure(stores["serve"], stores["small"], s.rounds,
                                       statistics=s.serve_statistics)
+    if section == "release":
+        # The 1,000,000-event store's cold release is in "statistics" (time-limited).
+        return release_months.measure(stores["small"])
     msg = f"unknown section {section!r}; known: {', '.join(SECTIONS)}"
     raise ValueError(msg)
 

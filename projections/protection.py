@@ -20,13 +20,15 @@ A cell is protected when there is another table, in whole numbers, that agrees
 with everything published and every relation, and in which the cell is
 ``threshold - x`` or more higher (and one in which it is lower, when that is
 needed for the interval). Such a table is kept as a *certificate*: the change
-``delta`` from the true table, an integer vector over the hidden cells and the
-unknowns, with ``A delta = 0`` for every relation, ``value + delta >= 0`` and the
-inequalities kept. A certificate found for one cell protects every other cell it
-moves far enough, too. Certificates are found by linear programming (HiGHS) and
-accepted only when they are whole numbers (otherwise the attacker, who knows the
-counts are whole, might rule them out); a fractional optimum is retried as an
-integer program.
+``delta`` from the true table over the hidden cells and the unknowns, with
+``A delta = 0`` for every relation, ``value + delta >= 0`` and the inequalities
+kept. A certificate found for one cell protects every other cell it moves far
+enough, too. Certificates are found by linear programming (HiGHS), several cells
+at once where one program can move them all, and the move they prove is rounded
+down to a whole number (linear programming plus rounding). A linear program's
+table may hold fractions in other cells; that a whole-number table reaches as far
+is what the independent auditor of the tests confirms with integer programs (on
+these relations, sums and balances, the optimal tables are almost always whole).
 
 A release is worked out against the certificates of earlier releases: a relation
 of this release that also holds earlier cells (a stock at the end of the previous
@@ -42,7 +44,7 @@ Which cells are hidden
 ----------------------
 1. Every count of 1 .. threshold-1 (primary).
 2. For each such cell that no certificate protects yet (smallest counts first,
-   then the key), the cheapest change of the published cells that protects it is
+   then the key; after a first attempt at all of them together), the cheapest change of the published cells that protects it is
    found by linear programming (each published cell costs its `weight` per unit
    of change: totals and long periods cost more than detail, so detail is hidden
    first), and the published cells it changes are hidden. The same for every
@@ -236,15 +238,6 @@ class System:
         within = moved[offset:] <= self.link_upper[offset:] + _TOLERANCE
         return bool(equal.all() and within.all())
 
-    def check(self) -> None:
-        """The true values satisfy every relation with the old cells unchanged (a
-        system that does not hold is a bug in whoever built it)."""
-        for r, row in enumerate(self.rows):
-            del r, row  # equalities are over changes; nothing to check on values
-        for terms, bound in self.inequalities:
-            if sum(c * self.values[v] for v, c in terms) > bound:
-                raise ValueError(f"inequality does not hold: {terms} <= {bound}")
-
 
 @dataclass(frozen=True)
 class Certificate:
@@ -278,20 +271,6 @@ class UnprotectableError(RuntimeError):
 
 def _floor(value: float) -> int:
     return int(math.floor(value + _TOLERANCE))
-
-
-def _whole(delta: Mapping[int, float] | None) -> dict[int, int] | None:
-    """A change as whole numbers, or None when it is not one."""
-    if delta is None:
-        return None
-    out: dict[int, int] = {}
-    for v, d in delta.items():
-        r = round(d)
-        if abs(d - r) > _TOLERANCE:
-            return None
-        if r:
-            out[v] = int(r)
-    return out
 
 
 def _dead(s: System, free: set[int], active: Iterable[int] = ()) -> set[int]:
@@ -397,29 +376,33 @@ def _local(
         else:
             cost[spos[v]] += c
             cost[spos[v] + 1] -= c
-    a_plain = s.matrix[:, plain_idx]
-    a_split = s.matrix[:, split_idx]
-    a = sp.hstack([a_plain, a_split, -a_split], format="csc")
-    # columns in order: plain, then for each split variable its increase and decrease
-    if m:
-        order = np.concatenate([np.arange(n), np.ravel(np.column_stack(
-            [n + np.arange(m), n + m + np.arange(m)]))])
-        a = a[:, order]
+    # Columns in order: plain, then for each split variable its increase and its
+    # decrease (the same column, negated), cut straight from the system's matrix.
+    columns = np.concatenate([plain_idx, np.repeat(split_idx, 2)])
+    starts, ends = s.matrix.indptr[columns], s.matrix.indptr[columns + 1]
+    lengths = ends - starts
+    take = np.repeat(ends - np.cumsum(lengths), lengths) + np.arange(int(lengths.sum()))
+    sign = np.ones(len(columns))
+    sign[n + 1::2] = -1.0
+    rows_of = s.matrix.indices[take]
+    values_of = s.matrix.data[take] * np.repeat(sign, lengths)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
     rhs = rhs or {}
-    used = np.unique(a.indices)
+    used = np.unique(rows_of)
     if rhs:
         used = np.union1d(used, np.array(sorted(rhs), np.int64))
-    a = a.tocsr()[used]
+    index = np.searchsorted(used, rows_of)
     row_lower = s.link_lower[used].copy()
     row_upper = s.link_upper[used].copy()
     offset = len(s.rows)
-    for i, r in enumerate(used):
-        b = rhs.get(int(r))
-        if b and r < offset:
+    for r, b in rhs.items():
+        if not b:
+            continue
+        i = int(np.searchsorted(used, r))
+        if r < offset:
             row_lower[i] = row_upper[i] = b
-        elif b:  # an inequality: the room left by a change already made
+        else:  # an inequality: the room left by a change already made
             row_upper[i] -= b
-    a = a.tocsc()
     lp = highspy.HighsLp()
     lp.num_col_ = n + 2 * m
     lp.num_row_ = len(used)
@@ -429,9 +412,9 @@ def _local(
     lp.row_lower_ = row_lower
     lp.row_upper_ = row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(float)
+    lp.a_matrix_.start_ = indptr.astype(np.int32)
+    lp.a_matrix_.index_ = index.astype(np.int32)
+    lp.a_matrix_.value_ = values_of.astype(float)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
@@ -452,6 +435,9 @@ def _local(
 _DEPTHS: tuple[int | None, ...] = (2, 3, None)
 # Complements hidden before the sensitive cells are proved together again.
 _BATCH_AFTER = 8
+# A cell's cheapest change that moves this few published cells by whole units hides
+# them all at once; a larger one, the cell it leans on most.
+_AT_ONCE = 4
 
 
 def protect(
@@ -754,6 +740,9 @@ class _Release:
                     # A frontier: every cell the change leans on, in one step (the
                     # pass that publishes complements again takes back the spare).
                     return set(moved)
+                leaning = [u for u in moved if abs(sol[u]) >= 1 - _TOLERANCE]
+                if len(leaning) <= _AT_ONCE:
+                    return set(leaning or moved)
                 best = max(moved, key=lambda u: (abs(sol[u]), -s.weights[u], s.keys[u]))
                 return {best}
         return set()

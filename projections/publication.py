@@ -35,7 +35,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from domain.values import SECTORS
@@ -137,6 +137,9 @@ class Table:
     released_at: str
     counts: dict[str, list[int | None]]
     measures: dict[str, list[float | None]]
+    # The cuts asked for, kept with the table (a released table never changes).
+    _cuts: dict[tuple[tuple[str, ...], str | None], list[PublishedCell]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> str:
         return json.dumps({
@@ -175,6 +178,12 @@ class Table:
     def cells(self, scope: Sequence[str], municipality: str | None = None) -> list[PublishedCell]:
         """The table for an evaluator's municipalities (or one of them)."""
         own = tuple(sorted(set(scope)))
+        cut = self._cuts.get((own, municipality))
+        if cut is None:
+            cut = self._cuts[own, municipality] = self._cut(own, municipality)
+        return cut
+
+    def _cut(self, own: tuple[str, ...], municipality: str | None) -> list[PublishedCell]:
         national = set(own) >= set(self.municipalities)
         shown = (municipality,) if municipality else (*own, ALL)
         out: list[PublishedCell] = []
@@ -210,17 +219,23 @@ class Released:
 
     def table(self, period: str) -> Table | None:
         rows = self.views.read(
-            "SELECT fingerprint, body FROM stat_table WHERE period = ? AND policy = ?",
+            "SELECT fingerprint FROM stat_table WHERE period = ? AND policy = ?",
             (period, self.policy_id),
         )
         if not rows:
             return None
-        fingerprint, body = rows[0]
+        (fingerprint,) = rows[0]
         with self._lock:
             cached = self._cache.get(period)
             if cached is not None and cached[0] == fingerprint:
                 return cached[1]
-        table = Table.from_json(period, body)
+        rows = self.views.read(
+            "SELECT body FROM stat_table WHERE period = ? AND fingerprint = ?",
+            (period, fingerprint),
+        )
+        if not rows:  # released again meanwhile
+            return self.table(period)
+        table = Table.from_json(period, rows[0][0])
         with self._lock:
             self._cache[period] = (fingerprint, table)
         return table

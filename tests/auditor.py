@@ -141,6 +141,7 @@ class Report:
     hidden: int = 0  # hidden count cells, as published (a stock's periods counted each)
     checked: int = 0  # hidden cells with a true value 1 .. threshold-1 (distinct numbers)
     milp_checked: int = 0
+    by_batch: int = 0  # of the checked, shown protected together (two programs a group)
     violations: list[Violation] = field(default_factory=list)
     bounds: dict[Cell, tuple[int, float]] = field(default_factory=dict)
     # Published counts that differ from the truth (a producer error, not a pin).
@@ -154,7 +155,8 @@ class Report:
 
     def summary(self) -> str:
         return (f"hidden cells: {self.hidden}, small hidden cells checked: {self.checked} "
-                f"({self.milp_checked} by integer programming), cells pinned: {self.pinned}")
+                f"({self.milp_checked} by integer programming, {self.by_batch} together), "
+                f"cells pinned: {self.pinned}")
 
     def details(self, limit: int = 40) -> str:
         lines = [self.summary(), *map(str, self.violations[:limit])]
@@ -519,9 +521,15 @@ def audit(
             x = true.get(key, 0) if true is not None else None
             if n in where and n not in targets and (x is None or 0 < x < threshold):
                 targets[n] = cell_var(*key, year)  # a stock by its last month
+        certified = _certified_together(comps, where, targets, threshold)
+        report.by_batch += len(certified)
         for n, key in sorted(targets.items(), key=lambda t: t[1]):
             comp = comps[where[n]]
             column = comp.columns.index(n)
+            if n in certified:  # a whole table reaching 5, and one down to 1 or 0
+                report.checked += 1
+                report.bounds[key] = certified[n]
+                continue
             high_lp = _lp(comp, column, -1.0)
             low_lp = _lp(comp, column, 1.0)
             high = math.floor(high_lp + EPS) if high_lp < math.inf else math.inf
@@ -548,6 +556,43 @@ def audit(
                 report.violations.append(Violation(key, x if x is not None else -1, low, high,
                                                    how))
     return report
+
+
+def _certified_together(comps: list[Component], where: dict[int, int],
+                        targets: Mapping[int, Cell], threshold: int
+                        ) -> dict[int, tuple[int, int]]:
+    """Cells shown protected by two linear programs per component instead of two per
+    cell: one table in which many of them reach the threshold at once (each capped
+    there), and one in which many are 1 or less. A cell in both is protected (it can
+    be `threshold` and it can be at most 1: `threshold` values or more). Returns the
+    cells with those two values (not their extremes, which are at least as wide)."""
+    by_comp: dict[int, list[int]] = defaultdict(list)
+    for n in targets:
+        by_comp[where[n]].append(n)
+    out: dict[int, tuple[int, int]] = {}
+    for c, members in sorted(by_comp.items()):
+        if len(members) < 4:
+            continue
+        comp = comps[c]
+        cols = [comp.columns.index(n) for n in members]
+        capped = list(comp.bounds)
+        for col in cols:
+            lo, hi = capped[col]
+            capped[col] = (lo, threshold if hi is None else min(hi, threshold))
+        objective = np.zeros(len(comp.columns))
+        objective[cols] = -1.0
+        kwargs = {"A_ub": comp.a_ub, "b_ub": comp.b_ub if comp.a_ub is not None else None,
+                  "A_eq": comp.a_eq, "b_eq": comp.b_eq if comp.a_eq is not None else None,
+                  "method": "highs"}
+        high = linprog(objective, bounds=capped, **kwargs)
+        low = linprog(-objective, bounds=comp.bounds, **kwargs)
+        if high.status != 0 or low.status != 0:
+            continue
+        for n, col in zip(members, cols, strict=True):
+            up, down = float(high.x[col]), float(low.x[col])
+            if up >= threshold - EPS and down <= 1 + EPS:
+                out[n] = (math.ceil(down - EPS), math.floor(up + EPS))
+    return out
 
 
 def _truth(truth: Any) -> dict[Cell, int] | None:
