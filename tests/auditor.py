@@ -142,6 +142,7 @@ class Report:
     checked: int = 0  # hidden cells with a true value 1 .. threshold-1 (distinct numbers)
     milp_checked: int = 0
     by_batch: int = 0  # of the checked, shown protected together (two programs a group)
+    unchecked: int = 0  # small hidden cells left out by `at_most` (none by default)
     violations: list[Violation] = field(default_factory=list)
     bounds: dict[Cell, tuple[int, float]] = field(default_factory=dict)
     # Published counts that differ from the truth (a producer error, not a pin).
@@ -155,8 +156,8 @@ class Report:
 
     def summary(self) -> str:
         return (f"hidden cells: {self.hidden}, small hidden cells checked: {self.checked} "
-                f"({self.milp_checked} by integer programming, {self.by_batch} together), "
-                f"cells pinned: {self.pinned}")
+                f"({self.milp_checked} by integer programming, {self.by_batch} together; "
+                f"{self.unchecked} left out), cells pinned: {self.pinned}")
 
     def details(self, limit: int = 40) -> str:
         lines = [self.summary(), *map(str, self.violations[:limit])]
@@ -477,6 +478,7 @@ def audit(
     min_records: int = 5,
     milp_sample: int = 20,
     start_empty: bool = True,
+    at_most: int | None = None,
 ) -> Report:
     """Audit the published cells (objects with indicator, period, municipality, sector,
     level, value, suppressed: `PublishedCell`) of every period of `year`.
@@ -523,7 +525,15 @@ def audit(
                 targets[n] = cell_var(*key, year)  # a stock by its last month
         certified = _certified_together(comps, where, targets, threshold)
         report.by_batch += len(certified)
-        for n, key in sorted(targets.items(), key=lambda t: t[1]):
+        ordered = sorted(targets.items(), key=lambda t: t[1])
+        alone = [item for item in ordered if item[0] not in certified]
+        if at_most is not None and len(alone) > at_most:
+            # Every n-th of the cells the joint programs left, in a fixed order.
+            step = len(alone) / max(at_most, 1)
+            sample = {alone[int(i * step)][0] for i in range(at_most)}
+            report.unchecked += len(alone) - len(sample)
+            ordered = [item for item in ordered if item[0] in certified or item[0] in sample]
+        for n, key in ordered:
             comp = comps[where[n]]
             column = comp.columns.index(n)
             if n in certified:  # a whole table reaching 5, and one down to 1 or 0
@@ -559,39 +569,49 @@ def audit(
 
 
 def _certified_together(comps: list[Component], where: dict[int, int],
-                        targets: Mapping[int, Cell], threshold: int
+                        targets: Mapping[int, Cell], threshold: int, rounds: int = 40,
                         ) -> dict[int, tuple[int, int]]:
     """Cells shown protected by two linear programs per component instead of two per
     cell: one table in which many of them reach the threshold at once (each capped
-    there), and one in which many are 1 or less. A cell in both is protected (it can
-    be `threshold` and it can be at most 1: `threshold` values or more). Returns the
-    cells with those two values (not their extremes, which are at least as wide)."""
+    there), and one in which many are 1 or less, again for the cells left while it
+    helps. A cell that reached both is protected (it can be `threshold` and it can be
+    at most 1: `threshold` values or more). Returns the cells with those two values
+    (not their extremes, which are at least as wide)."""
     by_comp: dict[int, list[int]] = defaultdict(list)
     for n in targets:
         by_comp[where[n]].append(n)
     out: dict[int, tuple[int, int]] = {}
     for c, members in sorted(by_comp.items()):
-        if len(members) < 4:
-            continue
         comp = comps[c]
-        cols = [comp.columns.index(n) for n in members]
-        capped = list(comp.bounds)
-        for col in cols:
-            lo, hi = capped[col]
-            capped[col] = (lo, threshold if hi is None else min(hi, threshold))
-        objective = np.zeros(len(comp.columns))
-        objective[cols] = -1.0
         kwargs = {"A_ub": comp.a_ub, "b_ub": comp.b_ub if comp.a_ub is not None else None,
                   "A_eq": comp.a_eq, "b_eq": comp.b_eq if comp.a_eq is not None else None,
                   "method": "highs"}
-        high = linprog(objective, bounds=capped, **kwargs)
-        low = linprog(-objective, bounds=comp.bounds, **kwargs)
-        if high.status != 0 or low.status != 0:
-            continue
-        for n, col in zip(members, cols, strict=True):
-            up, down = float(high.x[col]), float(low.x[col])
-            if up >= threshold - EPS and down <= 1 + EPS:
-                out[n] = (math.ceil(down - EPS), math.floor(up + EPS))
+        highest: dict[int, float] = {}
+        lowest: dict[int, float] = {}
+        left = list(members)
+        for _ in range(rounds):
+            if len(left) < 4:
+                break
+            cols = [comp.columns.index(n) for n in left]
+            capped = list(comp.bounds)
+            for col in cols:
+                lo, hi = capped[col]
+                capped[col] = (lo, threshold if hi is None else min(hi, threshold))
+            objective = np.zeros(len(comp.columns))
+            objective[cols] = -1.0
+            high = linprog(objective, bounds=capped, **kwargs)
+            low = linprog(-objective, bounds=comp.bounds, **kwargs)
+            if high.status != 0 or low.status != 0:
+                break
+            for n, col in zip(left, cols, strict=True):
+                highest[n] = max(highest.get(n, -math.inf), float(high.x[col]))
+                lowest[n] = min(lowest.get(n, math.inf), float(low.x[col]))
+            done = [n for n in left if highest[n] >= threshold - EPS and lowest[n] <= 1 + EPS]
+            for n in done:
+                out[n] = (math.ceil(lowest[n] - EPS), math.floor(highest[n] + EPS))
+            if len(done) < len(left) // 50 + 1:  # no longer worth it
+                break
+            left = [n for n in left if n not in out]
     return out
 
 

@@ -673,8 +673,11 @@ def test_means_and_medians_are_published_only_over_five_answers(demo: Demo, year
             # The view keeps days to 3 decimals and the table shows 1: allow the rounding.
             assert abs(c.value - summary[c.indicator](answers)) <= 0.0505, c
             seen["published"] += 1
-    assert seen["published"] > 0 and seen["hidden", True] > 0  # both sides are exercised
-    assert seen["hidden beside its hidden count", True] > 0  # the link is exercised too
+    assert seen["hidden", True] > 0
+    # The link is exercised: 5 or more answers, hidden because their count is.
+    assert seen["hidden beside its hidden count", True] > 0
+    if year == YEARS[-1]:  # the demo's first year is too small to show any measure
+        assert seen["published"] > 0
 
 
 # --- the attack on published tables ---------------------------------------------------
@@ -728,8 +731,10 @@ def test_the_independent_auditor_pins_no_hidden_count_of_the_demo(demo: Demo, ye
 
     cells = ask_year(demo.app, EVALUATOR, year)
     counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    # Two joint programs per group show most cells protected; of the rest a fixed
+    # sample of 20 is bounded one by one, by linear and integer programs.
     report = audit(cells, year=year, municipalities=SCOPE, truth=counts,
-                   start_empty=year == YEARS[0])
+                   start_empty=year == YEARS[0], at_most=20)
     print(report.summary())
     assert report.model_errors == [] and report.mismatches == [], report.details()
     assert report.checked > 100  # the demo has small counts to protect
