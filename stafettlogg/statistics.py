@@ -16,13 +16,17 @@ import logging
 import multiprocessing
 import os
 import signal
+import sqlite3
 import threading
+from time import monotonic as time_monotonic
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 
 from domain import errors
 from domain.access import may_see_statistics
@@ -85,19 +89,43 @@ def _today(app: Stafettlogg) -> date:
     return app.clock().astimezone(UTC).date()
 
 
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a database that does not answer raises, on either backend."""
+    found: list[type[BaseException]] = [StoreOperationalError, StoreInterfaceError,
+                                         sqlite3.OperationalError]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - the postgres extra is not installed
+        pass
+    else:
+        found.append(psycopg.Error)
+    return tuple(found)
+
+
+_last_outage = [0.0]
+OUTAGE_LOG_SECONDS = 30.0
+
+
+def release_failed(exc: BaseException) -> None:
+    """Report a failed release: once in a while and without a traceback while the
+    database does not answer (it is tried again), with one otherwise."""
+    if isinstance(exc, _store_errors()):
+        now = time_monotonic()
+        if now - _last_outage[0] >= OUTAGE_LOG_SECONDS:
+            _last_outage[0] = now
+            log.warning("statistics release failed, the database does not answer: %s",
+                        type(exc).__name__)
+        return
+    log.error("statistics release failed: %s", type(exc).__name__, exc_info=exc)
+
+
 def _release_loop(publisher: Publisher, today: Callable[[], date], stop: threading.Event,
-                  on_error: Callable[[BaseException], None] | None,
-                  catch_up: Callable[[], object] | None = None) -> None:
+                  on_error: Callable[[BaseException], None] | None) -> None:
     while True:
         try:
-            if catch_up is not None:
-                catch_up()
             publisher.release(today(), stop=stop)
         except Exception as exc:  # noqa: BLE001 - keep releasing; report and retry
-            if on_error is not None:
-                on_error(exc)
-            else:
-                log.error("statistics release failed: %s", type(exc).__name__, exc_info=exc)
+            (on_error or release_failed)(exc)
         if stop.wait(PREPARE_INTERVAL):
             return
 
@@ -111,18 +139,27 @@ def _release_process(settings: Settings, parent: int) -> None:
     from stafettlogg.application import Stafettlogg
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the service's to handle
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:     %(message)s")
     os.nice(10)
-    app = Stafettlogg(settings)
+    orphaned = threading.Event()
+
+    def watch() -> None:
+        while os.getppid() == parent and not orphaned.wait(1.0):
+            pass
+        orphaned.set()
+
+    threading.Thread(target=watch, name="parent", daemon=True).start()
+    while True:  # the database may not answer yet
+        try:
+            app = Stafettlogg(settings)
+        except Exception as exc:  # noqa: BLE001 - report and try again
+            release_failed(exc)
+            if orphaned.wait(PREPARE_INTERVAL):
+                return
+            continue
+        break
     try:
         publisher = Publisher(app.statistics.views, app.statistics.policy)
-        orphaned = threading.Event()
-
-        def watch() -> None:
-            while os.getppid() == parent and not orphaned.wait(1.0):
-                pass
-            orphaned.set()
-
-        threading.Thread(target=watch, name="parent", daemon=True).start()
         _release_loop(publisher, lambda: _today(app), orphaned, None)
     finally:
         app.close()
