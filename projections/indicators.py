@@ -130,10 +130,10 @@ STOCK_FLAGS = {
 }
 CLOSED = tuple(f"cases_closed_{reason.replace('-', '_')}" for reason in CLOSE_REASONS)
 
-# Never published; the disclosure control needs them to know what an attacker can
-# reason: the handovers that left a sector (by the sector left, at the case's level)
-# and the level changes that left a level (by the holder's sector and the level
-# left), per month and (municipality, sector, level), without margins.
+# Never published; the protection (projections/system.py) needs them to know what
+# an attacker can reason: the handovers that left a sector (by the sector left, at
+# the case's level) and the level changes that left a level (by the holder's sector
+# and the level left), per month and (municipality, sector, level), without margins.
 HANDOVERS_OUT = "_handovers_out"
 TRANSITIONS_OUT = "_transitions_out"
 UNPUBLISHED = (HANDOVERS_OUT, TRANSITIONS_OUT)

@@ -1,8 +1,9 @@
 """Statistics over HTTP: the indicator grid for evaluators, as JSON, CSV and Excel.
 
 Only evaluators, only for their own municipalities; every request is recorded.
-The tables are anonymised before they get here (projections/disclosure.py): a
-hidden cell is `null` with `suppressed: true`.
+The tables are released and protected before they get here (projections/publication.py,
+projections/protection.py): a hidden cell is `null` with `suppressed: true`; a period
+not released yet is a 503 with Retry-After (web/problems.py).
 """
 
 from __future__ import annotations
