@@ -64,6 +64,8 @@ single-threaded; everything is visited in a fixed order).
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -71,6 +73,23 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+def _without_banner() -> None:
+    """HiGHS prints a banner on standard output when its first instance is made, in
+    every process; make that instance with the output sent nowhere (a service's or a
+    tool's standard output is its own)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(nowhere, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(nowhere)
+
+
+_without_banner()
 INF = highspy.kHighsInf
 MIN_THRESHOLD = 3
 # Certificates are whole numbers; solver output within this of an integer is one.
