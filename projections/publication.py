@@ -486,14 +486,17 @@ class Publisher:
         with self.views.database.transaction(None) as db:
             db.execute(
                 "INSERT INTO stat_release (month, policy, fingerprint, released_at, hidden,"
-                " cells, carry) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " cells, carry) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                # Another process's releaser may have stored the same release (it is a
+                # pure function of the same data): keep the first.
+                " ON CONFLICT (month) DO NOTHING",
                 (label(month), self.policy_id, fingerprint, released_at, total - shown, total,
                  carried),
             )
             for period_label, body in bodies:
                 db.execute(
                     "INSERT INTO stat_table (period, month, policy, fingerprint, body)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (period) DO NOTHING",
                     (period_label, label(month), self.policy_id, fingerprint, body),
                 )
 
