@@ -159,8 +159,7 @@ def _release_process(settings: Settings, parent: int) -> None:
             continue
         break
     try:
-        publisher = Publisher(app.statistics.views, app.statistics.policy)
-        _release_loop(publisher, lambda: _today(app), orphaned, None)
+        _release_loop(app.statistics.publisher, lambda: _today(app), orphaned, None)
     finally:
         app.close()
 
