@@ -158,6 +158,14 @@ class Kinds:
         return key
 
 
+def _with_margins(key: CellKey) -> list[CellKey]:
+    """A fine cell and every `all` cell it adds to."""
+    return [key._replace(municipality=mm, sector=ss, level=ll)
+            for mm in (key.municipality, ALL)
+            for ss in (key.sector, ALL)
+            for ll in (key.level, ALL)]
+
+
 def weight(key: CellKey) -> float:
     """The cost of hiding a cell: totals cost more than detail (four times per
     `all`), and longer periods more than shorter (twice per step)."""
@@ -191,15 +199,20 @@ def build(
             keys.append(key)
         return i
 
-    for indicator in group:
-        stock = indicator in kinds.stocks
-        for period in periods:
-            if stock and not is_month(period):
-                continue
-            for m, s, lvl in coords:
-                i = cell(CellKey(period, m, s, lvl, indicator))
-                if indicator in LEVEL_ZERO_ONLY and lvl not in ("0", ALL):
-                    fixed.add(i)
+    def grid() -> Iterable[tuple[str, str, str, str, str]]:
+        """The release's published cells: (indicator, period, municipality, sector, level);
+        a stock only in its months (longer periods are their last month's cell)."""
+        for indicator in group:
+            for period in periods:
+                if indicator in kinds.stocks and not is_month(period):
+                    continue
+                for m, s, lvl in coords:
+                    yield indicator, period, m, s, lvl
+
+    for indicator, period, m, s, lvl in grid():
+        i = cell(CellKey(period, m, s, lvl, indicator))
+        if indicator in LEVEL_ZERO_ONLY and lvl not in ("0", ALL):
+            fixed.add(i)
     n_cells = len(keys)
     balance = HOLDERS in group
     if balance:
@@ -233,28 +246,22 @@ def build(
 
     dims = (1, 2, 3)  # municipality, sector, level positions in CellKey
     domains = {1: municipalities, 2: SECTORS, 3: LEVELS}
-    for indicator in group:
-        stock = indicator in kinds.stocks
-        for period in periods:
-            if stock and not is_month(period):
+    for indicator, period, m, s, lvl in grid():
+        base = [period, m, s, lvl, indicator]
+        for d in dims:
+            if base[d] != ALL:
                 continue
-            for m, s, lvl in coords:
-                base = [period, m, s, lvl, indicator]
-                for d in dims:
-                    if base[d] != ALL:
-                        continue
-                    parts = []
-                    for value in domains[d]:
-                        part = list(base)
-                        part[d] = value
-                        parts.append((CellKey(*part), 1))
-                    relation([(CellKey(*base), -1), *parts])
-            if not stock and not is_month(period):
-                for m, s, lvl in coords:
-                    relation([
-                        (CellKey(period, m, s, lvl, indicator), -1),
-                        *((CellKey(sub, m, s, lvl, indicator), 1) for sub in sub_periods(period)),
-                    ])
+            parts = []
+            for value in domains[d]:
+                part = list(base)
+                part[d] = value
+                parts.append((CellKey(*part), 1))
+            relation([(CellKey(*base), -1), *parts])
+        if not is_month(period):  # a flow's quarter, half-year or year: its parts
+            relation([
+                (CellKey(period, m, s, lvl, indicator), -1),
+                *((CellKey(sub, m, s, lvl, indicator), 1) for sub in sub_periods(period)),
+            ])
     if balance:
         closed = [k for k in group if k.startswith(CLOSED_PREFIX)]
         for month in months:
@@ -318,11 +325,8 @@ def build(
         moved: dict[CellKey, float] = {}
         for k, d in frontier.items():
             if k.indicator == HOLDERS and k.period == stocks_before and ALL not in k[1:4]:
-                for mm in (k.municipality, ALL):
-                    for ss in (k.sector, ALL):
-                        for ll in (k.level, ALL):
-                            key = CellKey(months[0], mm, ss, ll, HOLDERS)
-                            moved[key] = moved.get(key, 0.0) + d
+                for key in _with_margins(k._replace(period=months[0])):
+                    moved[key] = moved.get(key, 0.0) + d
         # Fewer children with a stafettholder may leave fewer with a koordinator (and
         # so on): those follow where they would be more than the holders.
         for k, d in list(moved.items()):
@@ -334,11 +338,8 @@ def build(
                     continue
                 over = values.get(k._replace(indicator=small), 0) - room
                 if over > 0:
-                    for mm in (k.municipality, ALL):
-                        for ss in (k.sector, ALL):
-                            for ll in (k.level, ALL):
-                                key = CellKey(k.period, mm, ss, ll, small)
-                                moved[key] = moved.get(key, 0.0) - over
+                    for key in _with_margins(k._replace(indicator=small)):
+                        moved[key] = moved.get(key, 0.0) - over
         for period in longer:
             parts = set(sub_periods(period))
             for source in (frontier, dict(moved)):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +32,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from stafettlogg.application import Stafettlogg
 from stafettlogg.settings import Settings
+from stafettlogg.statistics import outage_reporter
 from stafettlogg.web.auth import STATE_KEY, BearerTokenAuth, provide_actor
 from stafettlogg.web.cases import CaseController, inbox
 from stafettlogg.web.problems import (
@@ -83,20 +83,8 @@ STORE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 # While the database is down the follower fails five times a second: say so once
-# every this many seconds, without a traceback.
-OUTAGE_LOG_SECONDS = 30.0
-_last_outage_log = [0.0]
-
-
-def _projection_failed(exc: BaseException) -> None:
-    if isinstance(exc, STORE_UNAVAILABLE):
-        now = time.monotonic()
-        if now - _last_outage_log[0] >= OUTAGE_LOG_SECONDS:
-            _last_outage_log[0] = now
-            log.warning("projection update failed, the database does not answer: %s",
-                        type(exc).__name__)
-        return
-    log.error("projection update failed: %s", type(exc).__name__, exc_info=exc)
+# in a while, without a traceback.
+_projection_failed = outage_reporter("projection update", STORE_UNAVAILABLE, log)
 
 
 def provide_app(state: State) -> Stafettlogg:

@@ -102,21 +102,31 @@ def _store_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
-_last_outage = [0.0]
 OUTAGE_LOG_SECONDS = 30.0
 
 
-def release_failed(exc: BaseException) -> None:
-    """Report a failed release: once in a while and without a traceback while the
-    database does not answer (it is tried again), with one otherwise."""
-    if isinstance(exc, _store_errors()):
-        now = time_monotonic()
-        if now - _last_outage[0] >= OUTAGE_LOG_SECONDS:
-            _last_outage[0] = now
-            log.warning("statistics release failed, the database does not answer: %s",
-                        type(exc).__name__)
-        return
-    log.error("statistics release failed: %s", type(exc).__name__, exc_info=exc)
+def outage_reporter(
+    what: str, store_errors: tuple[type[BaseException], ...], logger: logging.Logger
+) -> Callable[[BaseException], None]:
+    """A reporter of failures of background work that is tried again: while the
+    database does not answer, one line without a traceback every OUTAGE_LOG_SECONDS;
+    anything else with its traceback."""
+    last = [0.0]
+
+    def report(exc: BaseException) -> None:
+        if isinstance(exc, store_errors):
+            now = time_monotonic()
+            if now - last[0] >= OUTAGE_LOG_SECONDS:
+                last[0] = now
+                logger.warning("%s failed, the database does not answer: %s", what,
+                               type(exc).__name__)
+            return
+        logger.error("%s failed: %s", what, type(exc).__name__, exc_info=exc)
+
+    return report
+
+
+release_failed = outage_reporter("statistics release", _store_errors(), log)
 
 
 def _release_loop(publisher: Publisher, today: Callable[[], date], stop: threading.Event,

@@ -10,7 +10,7 @@ whatever their counts) that it must catch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time
+from datetime import date
 from pathlib import Path
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from tests import auditor
 from tests.auditor import Report, audit, audit_app, made_up
 from tests.conftest import ADMIN, KARI, PER
 from tests.stores import settings_for
+from tests.test_statistics import MovableClock, at, decide
 
 pytestmark = pytest.mark.slow
 
@@ -31,18 +32,6 @@ HANNE = Actor(user="hanne", service="hs-lyngdal", roles=frozenset({"worker"}),
               municipalities=frozenset({"4225"}))
 PIA = Actor(user="pia", service="ppt-lister", roles=frozenset({"worker"}),
             municipalities=frozenset({"4225", "4227"}))
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.combine(date.fromisoformat(day), time(hour), UTC)
-
-
-class MovableClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -77,11 +66,6 @@ def small(stores: Callable[[], Stafettlogg]) -> Stafettlogg:
 def open_case(app: Stafettlogg, actor: Actor, name: str, day: str, **extra: str) -> UUID:
     return app.open_case(actor, child_name=name, concern=f"Vi undrer oss over {name}.",
                          at=at(day), **extra).id
-
-
-def decide(app: Stafettlogg, actor: Actor, case_id: UUID, day: str) -> None:
-    for step in ("vurdering", "konkretisering", "deling", "beslutning"):
-        app.record_level0_step(actor, case_id, step=step, text=f"Steg {step}.", at=at(day))
 
 
 def nothing_pinned(report: Report) -> None:
