@@ -1,4 +1,4 @@
-"""The HTTP API (Litestar 2), as `../shared/docs/api-contract.md` describes it.
+"""The HTTP API (Litestar 2), as `docs/api.md` describes it.
 
 `create_app()` builds the ASGI app. The event-sourced application is made when the
 server starts (off the event loop: opening SQLite and the key file is blocking I/O)

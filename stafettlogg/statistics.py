@@ -6,8 +6,8 @@ thread while serving, a rebuild from zero on request). Released tables are worke
 out off the request path (`Releaser`: a process of its own when serving, so that
 the solver never competes with case work for the interpreter) and stored; an
 indicator request reads one stored table, or answers at once that the period is
-not released yet. Every request is recorded in the evaluator's statistics log
-before the answer is given.
+not released yet. Every request for an ended period is recorded in the
+evaluator's statistics log before the answer is given.
 """
 
 from __future__ import annotations
@@ -277,7 +277,8 @@ class StatisticsService:
         municipality, the national total, every released period) and kept as they
         were released (`projections/publication.py`); a request only cuts its part
         of one stored table. A period not released yet is answered at once
-        (`NotReleased`). Every request of an evaluator is recorded, a refused one too.
+        (`NotReleased`). Every request of an evaluator for an ended period is
+        recorded, a refused one too.
         """
         try:
             wanted = parse_period(period)

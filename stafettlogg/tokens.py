@@ -1,6 +1,6 @@
 """Bearer tokens (JWT) of the HTTP API: issuing, verifying, and the actor they name.
 
-The contract (`docs/api-contract.md`, "Identity"): tokens are signed with HS256 and
+The API (`docs/api.md`, "Authentication"): tokens are signed with HS256 and
 the installation's token secret (in the key file), carry `aud` = `stafettlogg` and an
 `exp`, and name the user (`sub`, `name`), the user's `roles`, the user's `service`
 (workers and coordinators) and the `municipalities` the user acts for. Only the
