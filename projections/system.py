@@ -166,11 +166,19 @@ def _with_margins(key: CellKey) -> list[CellKey]:
             for ll in (key.level, ALL)]
 
 
+# A count of children with a stafettholder, once moved by a certificate, is carried
+# by the holders' balance into every later month (projections/publication.py): it
+# costs this many times another cell to hide.
+HOLDERS_COST = 8
+
+
 def weight(key: CellKey) -> float:
     """The cost of hiding a cell: totals cost more than detail (four times per
-    `all`), and longer periods more than shorter (twice per step)."""
+    `all`), longer periods more than shorter (twice per step), and the children with
+    a stafettholder more than the flows of a month (`HOLDERS_COST`)."""
     totals = (key.municipality == ALL) + (key.sector == ALL) + (key.level == ALL)
-    return float(4**totals * 2 ** rank(key.period))
+    lasting = HOLDERS_COST if key.indicator == HOLDERS else 1
+    return float(4**totals * 2 ** rank(key.period) * lasting)
 
 
 def build(

@@ -123,6 +123,36 @@ def test_a_municipality_that_is_the_national_total_minus_another(small: Stafettl
     nothing_pinned(report)
 
 
+def test_the_national_count_of_children_with_a_holder_stays_published(
+        small: Stafettlogg) -> None:
+    """Cases open in 4225 in February, May, August and November, four at a time (each
+    month's openings are a small count), and 4227 has six cases from February. The
+    children with a stafettholder in all municipalities together is the number a
+    reader looks for first: it is published every month and quarter, while the small
+    counts are protected through the month's flows instead of by hiding it."""
+    for n, month in enumerate(("02", "05", "08", "11")):
+        for i, who in enumerate((KARI, KARI, PER, HANNE)):
+            open_case(small, who, f"Barn Runde{n}{i} Testesen", f"2026-{month}-{3 + 4 * n + i:02d}")
+    for i in range(6):
+        open_case(small, PIA, f"Farsund Barn{i:02d} Testesen", f"2026-02-{10 + i:02d}",
+                  municipality="4227")
+    report = audit_app(small)
+    nothing_pinned(report)
+    munis = auditor.municipalities_of(small)
+    actor = Actor(user="auditor", roles=frozenset({"evaluator"}), municipalities=frozenset(munis))
+    national = {c.period: c.value for c in auditor.published_year(small, actor, 2026)
+                if c.indicator == "children_with_holder"
+                and (c.municipality, c.sector, c.level) == (ALL, ALL, ALL)}
+    assert national["2026-01"] == 0
+    held = {"02": 10, "05": 14, "08": 18, "11": 22}
+    for m in range(2, 13):
+        month = f"{m:02d}"
+        want = held[max(k for k in held if k <= month)]
+        assert national[f"2026-{month}"] == want, (month, national)
+    assert [national[f"2026-Q{q}"] for q in (1, 2, 3, 4)] == [10, 14, 18, 22]
+    assert (national["2026-H1"], national["2026-H2"], national["2026"]) == (14, 22, 22)
+
+
 def test_a_child_whose_level_changes(small: Stafettlogg) -> None:
     cases = [open_case(small, KARI, f"Barn Niva{i:02d} Testesen", f"2026-01-{5 + i:02d}")
              for i in range(9)]
