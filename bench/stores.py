@@ -41,7 +41,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain.aggregate import Aggregate
 from domain.events import CaseOpened
-from domain.values import Actor, age_on
+from domain.values import CLOSE_REASONS, Actor, age_on
 from stafettlogg import demo
 from stafettlogg.application import SHREDDED, Stafettlogg
 from stafettlogg.keys import ChildKeyStore, SqliteKeyTable
@@ -425,12 +425,12 @@ def _current_views(store: Store) -> None:
 # --- what the stores hold ----------------------------------------------------------------
 
 
-def register_services(app: Stafettlogg) -> None:
+def register_services(app: Stafettlogg, at: datetime = demo.START) -> None:
     """The demo's services (four municipalities, every sector, some inter-municipal)."""
     for service in demo.SERVICES:
         app.register_service(
             ADMIN, service_id=service.id, name=service.name, sector=service.sector,
-            municipalities=list(service.municipalities), at=demo.START,
+            municipalities=list(service.municipalities), at=at,
         )
 
 
@@ -472,6 +472,88 @@ def small_cases(app: BulkLoader, cases: int, seed: int) -> dict[str, Any]:
         )
         tick(i + 1, cases)
     return {"cases": cases}
+
+
+# The steady stores of the history-length curve end with this month, whatever their
+# length, so that the month whose release is compared is the same month of the year.
+STEADY_LAST = (2026, 6)
+
+
+def _month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def _months_back(month: tuple[int, int], count: int) -> tuple[int, int]:
+    index = month[0] * 12 + month[1] - 1 - count
+    return index // 12, index % 12 + 1
+
+
+def steady_cases(app: BulkLoader, months: int, seed: int, *, per_month: int) -> dict[str, Any]:
+    """`per_month` cases opened in every one of `months` months ending with
+    `STEADY_LAST`: the same monthly volume however long the history. Each case has
+    its level-0 steps; most move to level 1-3 with a consent and the services the
+    level needs, some are handed over (and accepted), some get a koordinator, and
+    each closes three weeks to seven months after its last step (unless the window
+    ends first), so that the children with a holder stay about the same too."""
+    register_services(app, _month_start(*_months_back(STEADY_LAST, months)))
+    rng = random.Random(seed)
+    end = _month_start(*_months_back(STEADY_LAST, -1)) - timedelta(hours=1)
+    local: dict[str, list[demo.ServiceDef]] = {}
+    for service in demo.SERVICES:
+        for municipality in service.municipalities:
+            local.setdefault(municipality, []).append(service)
+    coordinators = {m: Actor(user=f"koordinator.{m}", roles=frozenset({"coordinator"}),
+                             municipalities=frozenset({m})) for m in local}
+    tick = _progress(months * per_month, "cases")
+    for number in range(months * per_month):
+        first = _month_start(*_months_back(STEADY_LAST, months - 1 - number // per_month))
+        at = first + timedelta(days=rng.uniform(0, 27), hours=rng.uniform(8, 15))
+        service = rng.choice(OPENERS)
+        municipality = service.municipalities[0]
+        holder = worker(service, rng.randint(1, 3))
+        case_id = app.open_case(
+            holder, child_name=f"Barn {seed}-{number}", concern="Bekymring for barnet.",
+            birth_date=at.date() - timedelta(days=rng.randrange(365, 15 * 365)), at=at).id
+        tick(number + 1, months * per_month)
+
+        def later(low: float, high: float) -> datetime | None:
+            nonlocal at
+            at += timedelta(days=rng.uniform(low, high))
+            return at if at < end else None
+
+        if later(2, 20) is None:
+            continue
+        for step in ("vurdering", "konkretisering", "deling", "beslutning"):
+            app.record_level0_step(holder, case_id, step=step, text="Steg.", at=at)
+        if rng.random() < 0.6:
+            if later(1, 20) is None:
+                continue
+            level = rng.choice((1, 1, 2, 2, 3))
+            others = rng.sample([s for s in local[municipality] if s.id != service.id], 2)
+            app.register_consent(holder, case_id, given_by="guardian",
+                                 services=[o.id for o in others], purpose="Samarbeid.",
+                                 valid_until=at.date() + timedelta(days=400), form="written",
+                                 at=at)
+            for other in others[:level - 1]:
+                app.add_participant(holder, case_id, service=other.id, at=at)
+            app.change_level(holder, case_id, level=level, reason="Tiltak.", at=at)
+            if rng.random() < 0.35:
+                to = worker(others[0])
+                handover = app.request_handover(holder, case_id, to_user=to.user,
+                                                to_service=others[0].id, note="Stafetten.",
+                                                at=at).result
+                if later(1, 10) is None:
+                    continue
+                app.accept_handover(to, case_id, handover, at=at)
+                holder = to
+            if level >= 2 and rng.random() < 0.5:
+                if later(1, 20) is None:
+                    continue
+                app.appoint_coordinator(coordinators[municipality], case_id, user=holder.user,
+                                        service=holder.service or "", at=at)
+        if later(20, 200) is not None:
+            app.close_case(holder, case_id, reason=rng.choice(CLOSE_REASONS), at=at)
+    return {"months": months, "per_month": per_month, "cases": months * per_month}
 
 
 LONG_CASE_STEPS = ("entry", "entry", "meeting", "entry", "action", "entry", "evaluation", "entry")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import time
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    history_length,
     long_cases,
     memory_startup,
     profiles,
@@ -30,9 +32,10 @@ from bench.stores import (
     long_and_short_case,
     prepare,
     small_cases,
+    steady_cases,
 )
 
-SECTIONS = ("write", "statistics", "naive", "rebuild", "long", "serve", "release")
+SECTIONS = ("write", "statistics", "naive", "rebuild", "long", "serve", "release", "history")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class Scale:
     naive_repeats: int = 1  # at the large size (five times as many at the small)
     serve_statistics: bool = True  # the first requests of a server include statistics
     rebuild_rounds: int = 1  # at the large size (five times as many at the small)
+    history_months: tuple[int, ...] = (6, 12, 24, 48)  # steady stores of these lengths
+    history_per_month: int = 15  # cases opened a month in them (the demo's volume)
 
 
 FULL = Scale("full")
@@ -58,7 +63,8 @@ FULL = Scale("full")
 # but the cold release of the statistics takes a minute or more at any size.
 SMOKE = Scale("smoke", small_events=600, large_events=1_800, serve_cases=60, long_events=120,
               write_clients=(1, 2), write_seconds=0.3, rounds=1, statistics_servers=1,
-              warm_requests=2, serve_statistics=False)
+              warm_requests=2, serve_statistics=False, history_months=(2, 4),
+              history_per_month=3)
 
 
 class Stores:
@@ -75,12 +81,21 @@ class Stores:
                          (("STAFETTLOGG_SNAPSHOT_INTERVAL", "50"),)),
             "long-no-snapshots": Spec("long-never", s.long_events, s.seed, long_and_short_case,
                                       (("STAFETTLOGG_SNAPSHOT_INTERVAL", "100000"),)),
+            **{f"history-{n}": Spec(f"steady{s.history_per_month}", n, s.seed,
+                                    functools.partial(steady_cases,
+                                                      per_month=s.history_per_month))
+               for n in s.history_months},
         }
         self._made: dict[str, Store] = {}
 
     def prepare(self, sections: tuple[str, ...]) -> None:
-        wanted = {k for section in sections for k in NEEDS[section]}
+        wanted = {k for section in sections for k in self.needs(section)}
         prepare(self.backend, [self.specs[k] for k in sorted(wanted)])
+
+    def needs(self, section: str) -> tuple[str, ...]:
+        if section == "history":
+            return tuple(f"history-{n}" for n in self.scale.history_months)
+        return NEEDS[section]
 
     def __getitem__(self, key: str) -> Store:
         if key not in self._made:
@@ -118,6 +133,8 @@ def measure(section: str, stores: Stores) -> list[Row]:
     if section == "release":
         # The 1,000,000-event store's cold release is in "statistics" (time-limited).
         return release_months.measure(stores["small"])
+    if section == "history":
+        return history_length.measure([stores[k] for k in stores.needs("history")])
     msg = f"unknown section {section!r}; known: {', '.join(SECTIONS)}"
     raise ValueError(msg)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import memory_startup, release_months, statistics_scale, stores
+from bench import history_length, memory_startup, release_months, statistics_scale, stores
 from bench.measure import markdown_table
 from bench.suite import SMOKE, Stores, run
 from stafettlogg.application import Stafettlogg
@@ -84,4 +84,5 @@ def test_the_server_sections_run_at_a_tiny_size(bench_dir: Path) -> None:
     assert len(latency.release) == len(latency.warm) == len(latency.restarted) == 1
     assert latency.idle and latency.hidden[1] > 0
     check(release_months.measure(kept["small"]), 1)
+    check(history_length.measure([kept[k] for k in kept.needs("history")]), 1)
     check(memory_startup.measure(kept["serve"], kept["small"], 1, statistics=False), 1)
