@@ -443,10 +443,10 @@ def _lp(comp: Component, column: int, sense: float,
     return float(result.x[column])
 
 
-# Seconds one integer program may take. Most take well under a second; one that
+# Seconds one integer program may take. Small tables take well under a second; one that
 # does not finish leaves the cell to the LP's rounded bounds (the LP-plus-rounding
 # attacker), and is counted in the report.
-MILP_SECONDS = 20.0
+MILP_SECONDS = 5.0
 
 
 def _milp(comp: Component, column: int, sense: float) -> float | None:
