@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import date
 
 from bench.measure import Row
-from bench.stores import STEADY_LAST, Store, discard, work_copy
+from bench.stores import STEADY_LAST, Store, discard, months_back, work_copy
 
-# The day the releases are made: June 2026 (STEADY_LAST) has ended, July has not.
-RELEASED_ON = date(STEADY_LAST[0], STEADY_LAST[1] + 1, 1)
+# The day the releases are made: the first of the month after STEADY_LAST.
+RELEASED_ON = date(*months_back(STEADY_LAST, -1), 1)
 
 
 def release_all(store: Store) -> list[tuple[str, float]]:

@@ -483,7 +483,7 @@ def _month_start(year: int, month: int) -> datetime:
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-def _months_back(month: tuple[int, int], count: int) -> tuple[int, int]:
+def months_back(month: tuple[int, int], count: int) -> tuple[int, int]:
     index = month[0] * 12 + month[1] - 1 - count
     return index // 12, index % 12 + 1
 
@@ -495,9 +495,9 @@ def steady_cases(app: BulkLoader, months: int, seed: int, *, per_month: int) -> 
     level needs, some are handed over (and accepted), some get a koordinator, and
     each closes three weeks to seven months after its last step (unless the window
     ends first), so that the children with a holder stay about the same too."""
-    register_services(app, _month_start(*_months_back(STEADY_LAST, months)))
+    register_services(app, _month_start(*months_back(STEADY_LAST, months)))
     rng = random.Random(seed)
-    end = _month_start(*_months_back(STEADY_LAST, -1)) - timedelta(hours=1)
+    end = _month_start(*months_back(STEADY_LAST, -1)) - timedelta(hours=1)
     local: dict[str, list[demo.ServiceDef]] = {}
     for service in demo.SERVICES:
         for municipality in service.municipalities:
@@ -506,7 +506,7 @@ def steady_cases(app: BulkLoader, months: int, seed: int, *, per_month: int) -> 
                              municipalities=frozenset({m})) for m in local}
     tick = _progress(months * per_month, "cases")
     for number in range(months * per_month):
-        first = _month_start(*_months_back(STEADY_LAST, months - 1 - number // per_month))
+        first = _month_start(*months_back(STEADY_LAST, months - 1 - number // per_month))
         at = first + timedelta(days=rng.uniform(0, 27), hours=rng.uniform(8, 15))
         service = rng.choice(OPENERS)
         municipality = service.municipalities[0]
