@@ -46,6 +46,7 @@ from stafettlogg import demo
 from stafettlogg.application import SHREDDED, Stafettlogg
 from stafettlogg.keys import ChildKeyStore, SqliteKeyTable
 from stafettlogg.settings import Settings
+from stafettlogg.unit_of_work import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 _DIRECTORY = [ROOT / "var" / "bench"]  # kept stores, work copies, logs, results
@@ -114,26 +115,65 @@ class _KeysInBatches(SqliteKeyTable):
         super().close()
 
 
+class _BulkUnitOfWork(UnitOfWork):
+    """The unit of work of `BulkLoader`: it keeps aggregates in memory and saves
+    them in batches (`flush`)."""
+
+    def __init__(self, app: BulkLoader) -> None:
+        super().__init__(app)
+        self.bulk = app
+        self.known: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self.unsaved: dict[UUID, Aggregate] = {}
+        self.openings: dict[UUID, CaseOpened] = {}
+
+    def _remember(self, aggregate: Aggregate) -> None:
+        self.known[aggregate.id] = aggregate
+        self.known.move_to_end(aggregate.id)
+        if len(self.known) > KEEP_IN_MEMORY:
+            self.known.popitem(last=False)  # an unsaved one is still in unsaved
+
+    def load(self, cls: type[Any], aggregate_id: Any) -> Any:
+        aggregate = self.known.get(aggregate_id) or self.unsaved.get(aggregate_id)
+        if aggregate is None:
+            aggregate = super().load(cls, aggregate_id)
+        elif not isinstance(aggregate, cls):
+            raise AggregateNotFoundError(aggregate_id)
+        self._remember(aggregate)
+        return aggregate
+
+    def save(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            self._remember(aggregate)
+            self.unsaved[aggregate.id] = aggregate
+            first = aggregate.pending_events[:1]
+            if first and isinstance(first[0], CaseOpened):
+                self.openings[aggregate.id] = first[0]
+        if len(self.unsaved) >= FLUSH_EVERY:
+            self.bulk.flush()
+
+
 class BulkLoader(Stafettlogg):
     """The application, saving many commands' events in one transaction.
 
-    It keeps the aggregates it has loaded or saved in memory (the latest few
-    thousand), so the next command on one finds it as the last command left it;
-    `_save` only marks them, and `flush()` (every `FLUSH_EVERY` aggregates, and
-    before the notification log is read) saves them all with `Application.save`.
-    New children's keys (SQLite) are committed with each flush, before the events.
-    Only right while nothing else writes to the store; single-threaded.
+    Its unit of work keeps the aggregates it has loaded or saved in memory (the
+    latest few thousand), so the next command on one finds it as the last command
+    left it; saving only marks them, and `flush()` (every `FLUSH_EVERY` aggregates,
+    and before the notification log is read) saves them all with
+    `Application.save`. New children's keys (SQLite) are committed with each flush,
+    before the events. Only right while nothing else writes to the store;
+    single-threaded.
     """
 
     name = Stafettlogg.name  # the application's tables (PostgreSQL names them after it)
+    uow: _BulkUnitOfWork
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
-        self._known: OrderedDict[UUID, Aggregate] = OrderedDict()
-        self._unsaved: dict[UUID, Aggregate] = {}
-        self._openings: dict[UUID, CaseOpened] = {}
         self._new_keys: _KeysInBatches | None = None
         self.saved_events = 0  # what the store holds is counted here, not from its ids
         super().__init__(settings, **kwargs)
+
+    def construct_unit_of_work(self) -> UnitOfWork:
+        return _BulkUnitOfWork(self)
 
     def _open_key_store(self, settings: Settings) -> ChildKeyStore:
         if settings.key_store_address is not None:  # PostgreSQL: as the application does
@@ -141,35 +181,10 @@ class BulkLoader(Stafettlogg):
         self._new_keys = _KeysInBatches(settings.key_store)
         return ChildKeyStore(self._new_keys, self.keys.master_key)
 
-    def _remember(self, aggregate: Aggregate) -> None:
-        self._known[aggregate.id] = aggregate
-        self._known.move_to_end(aggregate.id)
-        if len(self._known) > KEEP_IN_MEMORY:
-            self._known.popitem(last=False)  # an unsaved one is still in _unsaved
-
-    def _load(self, cls: type[Any], aggregate_id: UUID) -> Any:
-        aggregate = self._known.get(aggregate_id) or self._unsaved.get(aggregate_id)
-        if aggregate is None:
-            aggregate = super()._load(cls, aggregate_id)
-        elif not isinstance(aggregate, cls):
-            raise AggregateNotFoundError(aggregate_id)
-        self._remember(aggregate)
-        return aggregate
-
-    def _save(self, *aggregates: Aggregate) -> None:
-        for aggregate in aggregates:
-            self._remember(aggregate)
-            self._unsaved[aggregate.id] = aggregate
-            first = aggregate.pending_events[:1]
-            if first and isinstance(first[0], CaseOpened):
-                self._openings[aggregate.id] = first[0]
-        if len(self._unsaved) >= FLUSH_EVERY:
-            self.flush()
-
     def _child_age(self, case: Any, on: date) -> int | None:
         # The application reads the child's sealed birth date from the stored opening
         # event; a case opened since the last flush has it in memory instead.
-        opened = self._openings.get(case.id)
+        opened = self.uow.openings.get(case.id)
         if opened is None:
             return super()._child_age(case, on)
         raw = self._open(case.state.child_id, opened.birth_date)
@@ -178,11 +193,12 @@ class BulkLoader(Stafettlogg):
     def flush(self) -> None:
         if self._new_keys is not None:  # the keys before the events sealed under them
             self._new_keys.commit()
-        if self._unsaved:
-            self.saved_events += sum(len(a.pending_events) for a in self._unsaved.values())
-            self.save(*self._unsaved.values())
-            self._unsaved.clear()
-            self._openings.clear()
+        unsaved = self.uow.unsaved
+        if unsaved:
+            self.saved_events += sum(len(a.pending_events) for a in unsaved.values())
+            self.save(*unsaved.values())
+            unsaved.clear()
+            self.uow.openings.clear()
 
     def case_ids(self, after: int = 0) -> Iterator[UUID]:
         self.flush()

@@ -9,16 +9,13 @@ ever stored. Time comes from `clock` unless the caller passes `at`.
 
 from __future__ import annotations
 
-import random
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple, TypedDict, TypeVar, Unpack
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import Mapper
 from eventsourcing.utils import Environment
 
 from domain import errors
@@ -42,36 +39,20 @@ from stafettlogg.keys import (
     Sealer,
 )
 from stafettlogg.mapper import MsgspecMapper, topic_of
+from stafettlogg.protocol import IdempotencyKeyReused, VersionMismatch
 from stafettlogg.settings import Settings
 from stafettlogg.statistics import StatisticsService
+from stafettlogg.unit_of_work import UnitOfWork
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
 SHREDDED = "[slettet]"
-# A command that lost a race is run again on the new state (its rules checked again)
-# for this long, with a growing random pause between tries, before it gives up.
-RETRY_SECONDS = 10.0
-# Writers of one case in one process take turns (striped locks), so that retries
-# are needed only between processes.
-LOCK_STRIPES = 64
 # The inbox shows consents that end within this many days.
 CONSENT_WARNING_DAYS = 14
 # A child key cached by one of several processes is looked up again after this many
 # seconds, so that forgetting a child reaches every process within that time.
 KEY_CACHE_SECONDS_SHARED = 30.0
-
-
-class VersionMismatch(errors.DomainError):
-    """`If-Match` named a version of the case that is no longer the current one."""
-
-    code = "version-mismatch"
-    default_message = "Saken er endret siden du leste den. Les saken på nytt og prøv igjen."
-
-
-class IdempotencyKeyReused(errors.DomainError):
-    code = "idempotency-key-reused"
-    default_message = "Idempotency-Key er allerede brukt for en annen forespørsel."
 
 
 class Outcome(NamedTuple):
@@ -119,7 +100,8 @@ class Stafettlogg(Application[UUID]):
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.keys = KeyFile.load_or_create(settings.key_file)
         self.blind_index = BlindIndex(self.keys.index_key)
-        self._locks = [threading.RLock() for _ in range(LOCK_STRIPES)]
+        # Loading, saving and retrying: every command goes through it.
+        self.uow = self.construct_unit_of_work()
         # Take a snapshot of a case every N events, so that long cases load fast.
         self.snapshotting_intervals = {  # type: ignore[misc]
             Case: settings.snapshot_interval,
@@ -250,38 +232,12 @@ class Stafettlogg(Application[UUID]):
 
     # Loading and saving ------------------------------------------------------------------
 
-    def _load(self, cls: type[A], aggregate_id: UUID) -> A:
-        aggregate = self.repository.get(aggregate_id, projector_func=cls.project)
-        if not isinstance(aggregate, cls):
-            raise AggregateNotFoundError(aggregate_id)
-        return aggregate
-
-    def _save(self, *aggregates: Aggregate) -> None:
-        pending = [e for a in aggregates for e in a.pending_events]
-        try:
-            self.save(*aggregates)
-        except IntegrityError:
-            if pending and self._stored_already(pending):
-                # The store committed our events, the connection broke before it said
-                # so, and the store's own retry found them there: saved, once.
-                return
-            raise errors.ConcurrentModification() from None
-
-    def _stored_already(self, events: list[Any]) -> bool:
-        """Whether these very events are what the store holds at their versions."""
-        for event in events:
-            stored = list(self.recorder.select_events(
-                event.originator_id,
-                gt=event.originator_version - 1,
-                lte=event.originator_version,
-            ))
-            if len(stored) != 1 or self.mapper.to_domain_event(stored[0]) != event:
-                return False
-        return True
+    def construct_unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self)
 
     def get_case(self, case_id: UUID) -> Case:
         try:
-            return self._load(Case, case_id)
+            return self.uow.load(Case, case_id)
         except AggregateNotFoundError:
             raise errors.NotFound("Saken finnes ikke.") from None
 
@@ -306,45 +262,25 @@ class Stafettlogg(Application[UUID]):
         return case
 
     def _access_log(self, case_id: UUID, at: datetime) -> AccessLog:
-        try:
-            return self._load(AccessLog, access_log_id(case_id))
-        except AggregateNotFoundError:
-            return AccessLog.start(case_id, at)
+        return self.uow.load_or_start(
+            AccessLog, access_log_id(case_id), lambda: AccessLog.start(case_id, at)
+        )
 
     def _log_read(self, actor: Actor, case_id: UUID, action: str, at: datetime) -> None:
         """Record a read in the case's access log; a read that cannot be logged fails."""
-        with self._lock_for(case_id):
-            for _ in self._attempts():
-                log = self._access_log(case_id, at)
-                log.record(actor, action, at)
-                try:
-                    self._save(log)
-                except errors.ConcurrentModification:
-                    continue
-                return
 
-    def _lock_for(self, key: UUID) -> threading.RLock:
-        return self._locks[key.int % LOCK_STRIPES]
+        def attempt() -> tuple[None, list[Aggregate]]:
+            log = self._access_log(case_id, at)
+            log.record(actor, action, at)
+            return None, [log]
 
-    @staticmethod
-    def _attempts() -> Iterator[int]:
-        """Tries of a command that may lose a race: until it wins or time runs out."""
-        deadline = time.monotonic() + RETRY_SECONDS
-        pause = 0.001
-        attempt = 0
-        while True:
-            yield attempt
-            attempt += 1
-            if time.monotonic() > deadline:
-                raise errors.ConcurrentModification()
-            time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
-            pause = min(pause * 2, 0.05)
+        self.uow.retrying(case_id, attempt)
 
     def _replay(self, actor: Actor, idempotency: Idempotency | None) -> IdempotencyRecord | None:
         if idempotency is None:
             return None
         try:
-            record = self._load(IdempotencyRecord, record_id(actor.user, idempotency.key))
+            record = self.uow.load(IdempotencyRecord, record_id(actor.user, idempotency.key))
         except AggregateNotFoundError:
             return None
         if record.state.fingerprint != idempotency.fingerprint:
@@ -371,47 +307,42 @@ class Stafettlogg(Application[UUID]):
         refused instead.
         """
         now = self._now(at)
-        with self._lock_for(case_id):
-            for _ in self._attempts():
-                case = self._visible_case(actor, case_id, now.date())
-                # Looked for after the case is read, on every try: a record is saved with
-                # the events it answers, so a case that shows them shows the record too.
-                record = self._replay(actor, idempotency)
-                if record is not None:
-                    replayed = self.case_at(case_id, record.state.version)
-                    return Outcome(replayed, _parse_result(record.state.result), replayed=True)
-                if expected_version is not None and case.version != expected_version:
-                    raise VersionMismatch()
-                case.expire_consents(now)
-                result = command(case, now)
-                log = self._access_log(case_id, now)
-                log.record(actor, action, now)
-                changed: list[Aggregate] = [case, log]
-                if not case.is_open:
-                    child = self._load(Child, case.state.child_id)
-                    child.end_case(case.id, now)
-                    changed.append(child)
-                if idempotency is not None:
-                    changed.append(
-                        IdempotencyRecord.create(
-                            actor.user, idempotency, target=str(case.id), version=case.version,
-                            result=None if result is None else str(result), at=now,
-                        )
+
+        def attempt() -> tuple[Outcome, list[Aggregate]]:
+            case = self._visible_case(actor, case_id, now.date())
+            # Looked for after the case is read, on every try: a record is saved with
+            # the events it answers, so a case that shows them shows the record too.
+            record = self._replay(actor, idempotency)
+            if record is not None:
+                replayed = self.case_at(case_id, record.state.version)
+                return Outcome(replayed, _parse_result(record.state.result), replayed=True), []
+            # Checked on every try: a write that lost a race to another one is refused.
+            if expected_version is not None and case.version != expected_version:
+                raise VersionMismatch()
+            case.expire_consents(now)
+            result = command(case, now)
+            log = self._access_log(case_id, now)
+            log.record(actor, action, now)
+            changed: list[Aggregate] = [case, log]
+            if not case.is_open:
+                child = self.uow.load(Child, case.state.child_id)
+                child.end_case(case.id, now)
+                changed.append(child)
+            if idempotency is not None:
+                changed.append(
+                    IdempotencyRecord.create(
+                        actor.user, idempotency, target=str(case.id), version=case.version,
+                        result=None if result is None else str(result), at=now,
                     )
-                try:
-                    self._save(*changed)
-                except errors.ConcurrentModification:
-                    continue
-                return Outcome(case, result)
-        raise AssertionError("unreachable: _attempts raises when time runs out")  # pragma: no cover
+                )
+            return Outcome(case, result), changed
+
+        return self.uow.retrying(case_id, attempt)
 
     # Services -------------------------------------------------------------------------
 
     def _directory(self) -> ServiceDirectory:
-        try:
-            return self._load(ServiceDirectory, DIRECTORY_ID)
-        except AggregateNotFoundError:
-            return ServiceDirectory.empty()
+        return self.uow.load_or_start(ServiceDirectory, DIRECTORY_ID, ServiceDirectory.empty)
 
     def register_service(
         self,
@@ -442,34 +373,31 @@ class Stafettlogg(Application[UUID]):
     ) -> tuple[ServiceInfo, bool]:
         """Register a service; the flag says whether this is a remembered answer."""
         now = self._now(at)
-        with self._lock_for(DIRECTORY_ID):
-            for _ in self._attempts():
-                record = self._replay(actor, idempotency)
-                if record is not None:
-                    return self.service(record.state.target), True
-                directory = self._directory()
-                info = directory.register(
-                    actor,
-                    service_id=service_id,
-                    name=name,
-                    sector=sector,
-                    municipalities=municipalities,
-                    at=now,
-                )
-                changed: list[Aggregate] = [directory]
-                if idempotency is not None:
-                    changed.append(
-                        IdempotencyRecord.create(
-                            actor.user, idempotency, target=info.id, version=directory.version,
-                            result=None, at=now,
-                        )
+
+        def attempt() -> tuple[tuple[ServiceInfo, bool], list[Aggregate]]:
+            record = self._replay(actor, idempotency)
+            if record is not None:
+                return (self.service(record.state.target), True), []
+            directory = self._directory()
+            info = directory.register(
+                actor,
+                service_id=service_id,
+                name=name,
+                sector=sector,
+                municipalities=municipalities,
+                at=now,
+            )
+            changed: list[Aggregate] = [directory]
+            if idempotency is not None:
+                changed.append(
+                    IdempotencyRecord.create(
+                        actor.user, idempotency, target=info.id, version=directory.version,
+                        result=None, at=now,
                     )
-                try:
-                    self._save(*changed)
-                except errors.ConcurrentModification:
-                    continue
-                return info, False
-        raise AssertionError("unreachable: _attempts raises when time runs out")  # pragma: no cover
+                )
+            return (info, False), changed
+
+        return self.uow.retrying(DIRECTORY_ID, attempt)
 
     def list_services(self) -> list[ServiceInfo]:
         return self._directory().all()
@@ -545,27 +473,27 @@ class Stafettlogg(Application[UUID]):
             national_id=number, name=child_name, birth_date=birth_date
         ) or self.new_id()
         case_id = self.new_id()
-        with self._lock_for(child_id):
-            return self._open_case(
-                actor, case_id=case_id, child_id=child_id, service=service,
-                municipality=municipality, child_name=child_name, concern=concern,
-                birth_date=birth_date, number=number, idempotency=idempotency, now=now,
-            )
+        return self._open_case(
+            actor, case_id=case_id, child_id=child_id, service=service,
+            municipality=municipality, child_name=child_name, concern=concern,
+            birth_date=birth_date, number=number, idempotency=idempotency, now=now,
+        )
 
     def _open_case(
         self, actor: Actor, *, case_id: UUID, child_id: UUID, service: ServiceInfo,
         municipality: str, child_name: str, concern: str, birth_date: date | None,
         number: str | None, idempotency: Idempotency | None, now: datetime,
     ) -> Outcome:
+        """Open the case and start (or continue) the child, taking turns on the child:
+        someone registering the same child (or sending the same request) at the same
+        moment makes this look again, and the rules decide."""
         seal = self.sealer.seal
-        for _ in self._attempts():
+
+        def attempt() -> tuple[Outcome, list[Aggregate]]:
             record = self._replay(actor, idempotency)
             if record is not None:
-                return self._replayed_opening(record)
-            try:
-                child = self._load(Child, child_id)
-            except AggregateNotFoundError:
-                child = Child.register(child_id, now)
+                return self._replayed_opening(record), []
+            child = self.uow.load_or_start(Child, child_id, lambda: Child.register(child_id, now))
             child.start_case(case_id, now)
             case = Case.open(
                 actor,
@@ -590,14 +518,9 @@ class Stafettlogg(Application[UUID]):
                         result=None, at=now,
                     )
                 )
-            try:
-                self._save(*changed)
-            except errors.ConcurrentModification:
-                # Someone registered the same child (or sent the same request) at the
-                # same moment: look again, and the rules decide.
-                continue
-            return Outcome(case)
-        raise AssertionError("unreachable: _attempts raises when time runs out")  # pragma: no cover
+            return Outcome(case), changed
+
+        return self.uow.retrying(child_id, attempt)
 
     # Case commands --------------------------------------------------------------------
 
@@ -880,7 +803,7 @@ class Stafettlogg(Application[UUID]):
         case = self.get_case(case_id)
         expired = case.expire_consents(now)
         if expired:
-            self._save(case)
+            self.uow.save(case)
         return expired
 
     # Queries --------------------------------------------------------------------------
@@ -1063,7 +986,7 @@ class Stafettlogg(Application[UUID]):
 
     def open_case_for_child(self, child_id: UUID) -> UUID | None:
         try:
-            return self._load(Child, child_id).open_case
+            return self.uow.load(Child, child_id).open_case
         except AggregateNotFoundError:
             return None
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 
@@ -333,24 +332,19 @@ class StatisticsService:
     def _log_request(
         self, actor: Actor, *, table: str, period: str, scope: tuple[str, ...], refused: bool
     ) -> None:
-        app = self.app
-        now = app.clock()
+        now = self.app.clock()
         log_id = statistics_log_id(actor.user)
-        with app._lock_for(log_id):
-            for _ in app._attempts():
-                try:
-                    log = app._load(StatisticsLog, log_id)
-                except AggregateNotFoundError:  # this user's first request
-                    log = StatisticsLog.start(actor.user, now)
-                log.record(
-                    actor, table=table, period=period, municipalities=scope, at=now,
-                    refused=refused,
-                )
-                try:
-                    app._save(log)
-                except errors.ConcurrentModification:
-                    continue
-                return
+        uow = self.app.uow
+
+        def attempt() -> tuple[None, list[StatisticsLog]]:
+            # This user's first request starts their log.
+            log = uow.load_or_start(StatisticsLog, log_id, lambda: StatisticsLog.start(actor.user, now))
+            log.record(
+                actor, table=table, period=period, municipalities=scope, at=now, refused=refused,
+            )
+            return None, [log]
+
+        uow.retrying(log_id, attempt)
 
     def requests_of(self, user: str) -> list[dict[str, Any]]:
         """The statistics requests a user made, oldest first."""

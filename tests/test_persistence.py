@@ -199,7 +199,7 @@ def test_two_writers_on_one_case_one_wins_and_nothing_recorded_is_lost(app: Staf
 
     app.save(first)
     with pytest.raises(Exception) as lost:
-        app._save(second)
+        app.uow.save(second)
     assert isinstance(lost.value, errors.ConcurrentModification)
     assert lost.value.code == "concurrent-modification"
 
@@ -231,8 +231,8 @@ def test_a_write_committed_before_its_answer_was_lost_is_stored_once(app: Stafet
     mine.add_entry(PER, kind="observation", text=app.sealer.seal(case.state.child_id, "én gang"),
                    at=T0 + timedelta(hours=1))
     events = mine.pending_events
-    app._save(mine)
-    app._save(Resent(events))  # found stored already: not an error, not a second entry
+    app.uow.save(mine)
+    app.uow.save(Resent(events))  # found stored already: not an error, not a second entry
     log = app.case_log(case.id)
     assert [e["text"] for e in log if e["kind"] == "observation"] == ["én gang"]
     # Someone else's events at that version are still a concurrent modification.
@@ -240,7 +240,7 @@ def test_a_write_committed_before_its_answer_was_lost_is_stored_once(app: Stafet
     other.add_entry(PER, kind="note", text=app.sealer.seal(case.state.child_id, "annen"),
                     at=T0 + timedelta(hours=1))
     with pytest.raises(errors.ConcurrentModification):
-        app._save(Resent(other.pending_events))
+        app.uow.save(Resent(other.pending_events))
 
 
 def test_concurrent_commands_from_threads_lose_no_acknowledged_entry(app: Stafettlogg):

@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
 from domain import errors
-from stafettlogg.application import IdempotencyKeyReused, VersionMismatch
+from stafettlogg.protocol import IdempotencyKeyReused, VersionMismatch
 from stafettlogg.statistics import NotReleased
 from stafettlogg.web.schemas import FieldError, Problem
 

@@ -537,7 +537,7 @@ async def test_a_write_that_keeps_losing_the_race_is_retried_while_it_is_still_v
     as_user: Any, stafettlogg: Stafettlogg, case_id: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Ten colleagues save, one after another, just before Kari's entry is saved."""
-    original_save = stafettlogg._save
+    original_save = stafettlogg.uow.save
     colleagues: list[str] = []
     inside = threading.local()
 
@@ -552,7 +552,7 @@ async def test_a_write_that_keeps_losing_the_race_is_retried_while_it_is_still_v
                 inside.colleague = False
         original_save(*aggregates)
 
-    monkeypatch.setattr(stafettlogg, "_save", someone_saves_first)
+    monkeypatch.setattr(stafettlogg.uow, "save", someone_saves_first)
 
     response = await send(as_user, "kari", "POST", case_path(case_id, "entries"),
                           {"kind": "note", "text": "Karis notat."})
