@@ -195,6 +195,26 @@ def test_a_d_number_on_the_thirty_first_is_accepted():
     assert national_id_kind(number) == "dnr"
 
 
+@pytest.mark.parametrize("day", [72, 80, 81, 90, 91])
+def test_a_d_number_day_is_the_day_plus_forty_and_no_more(day):
+    """Days 41-71 are D-numbers for the 1st to the 31st; 81 is not the 1st again."""
+    number = with_classic_check_digits(f"{day}0190", 100)
+    with pytest.raises(InvalidNationalId) as refused:
+        normalise_national_id(number)
+    assert refused.value.rule == "date"
+    assert "dato" in str(refused.value)
+
+
+def test_a_d_number_starting_with_8_is_refused_though_its_check_digits_are_right():
+    assert rule_broken_by("81019010023") == "date"
+    assert rule_broken_by("41019010023") == "checksum"  # same digits, day 1: not a number
+
+
+def test_a_d_number_on_day_71_is_the_thirty_first():
+    assert national_id_kind(with_classic_check_digits("710190", 100)) == "dnr"
+    assert rule_broken_by(with_classic_check_digits("710490", 100)) == "date"  # 31 April
+
+
 def test_an_h_number_has_four_added_to_the_third_digit():
     number = with_classic_check_digits("154185", 123)  # born 15 January 1985
     assert is_valid_national_id(number)

@@ -18,7 +18,7 @@ from eventsourcing.utils import Environment
 from domain import errors
 from domain.case import Case
 from stafettlogg.application import SHREDDED, Stafettlogg
-from stafettlogg.keys import KeyFileError
+from stafettlogg.keys import KeyFileError, KeyShredded
 from stafettlogg.mapper import decode_event
 from tests.conftest import KARI, PER, T0, Backend, settings_for
 
@@ -42,6 +42,69 @@ def open_story(app: Stafettlogg) -> Case:
     handover = app.request_handover(KARI, case.id, to_user="per", to_service="hauge-skole").result
     app.accept_handover(PER, case.id, handover)
     return app.get_case(case.id)
+
+
+# Every free-text and personal field a case can hold, each with a text of its own.
+FREE_TEXTS = {
+    "concern": CONCERN,
+    "level0-step": "Vi går videre til nivå 1.",
+    "level-change": "Tiltak i barnehagen sammen med foreldrene.",
+    "consent purpose": "Overgang barnehage-skole",
+    "entry": "Samtale med mor om søvnen hjemme.",
+    "child_view": "Ingrid vil at læreren skal vite at hun gruer seg.",
+    "second consent purpose": "Kontakt med helsestasjonen om søvn",
+    "withdrawal": "Mor vil ikke lenger at helsestasjonen er med.",
+    "declined handover": "Vi har ikke kapasitet før over jul.",
+    "returned handover note": "Kan barnehagen ta stafetten tilbake i høst?",
+    "minutes": "Møtet ble enige om ukentlige samtaler med Ingrid.",
+    "action": "Ukentlig samtale med kontaktlærer.",
+    "evaluation": "Samtalene har hjulpet, Ingrid sover bedre.",
+    "closing note": "Bekymringen er løst etter et halvt år.",
+}
+PERSONAL = [CHILD_NAME, NATIONAL_ID, "2020-04-17"]
+
+
+def every_field_story(app: Stafettlogg) -> Case:
+    """The story above, then every other step that holds free text, to its close."""
+    case = open_story(app)
+    t = FREE_TEXTS
+    app.add_entry(PER, case.id, kind="conversation", text=t["entry"])
+    app.register_consent(
+        PER, case.id, given_by="guardian", services=["hs-lyngdal"],
+        purpose=t["second consent purpose"], valid_until=date(2027, 6, 30), form="oral",
+        child_view=t["child_view"],
+    )
+    consent = next(
+        i for i, c in app.get_case(case.id).state.consents.items()
+        if "hs-lyngdal" in c.services
+    )
+    app.withdraw_consent(PER, case.id, consent, reason=t["withdrawal"])
+    back = app.request_handover(
+        PER, case.id, to_user="kari", to_service="bhg-solsikken", note=t["returned handover note"],
+    ).result
+    app.decline_handover(KARI, case.id, back, reason=t["declined handover"])
+    app.hold_meeting(
+        PER, case.id, held_on=T0.date(), services=["hauge-skole", "bhg-solsikken"],
+        minutes=t["minutes"],
+    )
+    action = app.agree_action(
+        PER, case.id, description=t["action"], responsible_service="hauge-skole",
+        evaluate_by=date(2026, 6, 1),
+    ).result
+    app.evaluate_action(PER, case.id, action, outcome="completed", text=t["evaluation"])
+    app.close_case(PER, case.id, reason="concern-resolved", note=t["closing note"])
+    return app.get_case(case.id)
+
+
+def sealed_fields(app: Stafettlogg, case: Case) -> list[str]:
+    """Every sealed field of the case's stored events, opened with the child's key."""
+    opened = []
+    for event in app.events.get(case.id):
+        for name in event.__struct_fields__:
+            value = getattr(event, name)
+            if isinstance(value, bytes):
+                opened.append(app.sealer.open(case.state.child_id, value))
+    return opened
 
 
 def raw_bytes(data_dir: Path) -> bytes:
@@ -124,18 +187,18 @@ def test_the_store_cannot_be_read_without_its_key(
 def test_personal_data_and_free_text_never_stand_in_clear_in_the_files(
     app: Stafettlogg, data_dir: Path, backend: Backend
 ):
-    open_story(app)
+    every_field_story(app)
     app.close()
     everything = stored_bytes(backend, data_dir)
-    for secret in [CHILD_NAME, "Ingrid", NATIONAL_ID, "2020-04-17", CONCERN, "nivå 1"]:
-        assert secret.encode() not in everything
+    for secret in ["Ingrid", *PERSONAL, *FREE_TEXTS.values()]:
+        assert secret.encode() not in everything, secret
 
 
 def test_under_the_store_cipher_personal_fields_are_still_sealed(
     app: Stafettlogg, data_dir: Path, backend: Backend
 ):
     """Even someone holding the event-store key sees only ciphertext of the child."""
-    case = open_story(app)
+    case = every_field_story(app)
     cipher = AESCipher(Environment(env={"CIPHER_KEY": app.keys.store_cipher_key_b64}))
     rows = stored_events(backend, data_dir, case.id)
     assert rows, "the case's events are in the events table"
@@ -144,13 +207,26 @@ def test_under_the_store_cipher_personal_fields_are_still_sealed(
     plain = b"".join(zlib.decompress(cipher.decrypt(state)) for _, state in rows)
     assert b"4225" in plain  # statistics fields stay usable
     assert b"barnehage" in plain
-    for secret in [CHILD_NAME, NATIONAL_ID, "2020-04-17", CONCERN]:
-        assert secret.encode() not in plain
+    for secret in [*PERSONAL, *FREE_TEXTS.values()]:
+        assert secret.encode() not in plain, secret
+
+
+def test_every_free_text_and_personal_field_is_sealed_under_the_child_s_key(app: Stafettlogg):
+    case = every_field_story(app)
+    assert sorted(sealed_fields(app, case)) == sorted([*PERSONAL, *FREE_TEXTS.values()])
 
 
 def test_forgetting_the_child_makes_its_data_unreadable_everywhere(app: Stafettlogg):
-    case = open_story(app)
+    case = every_field_story(app)
     app.forget_child(case.id)
+    for event in app.events.get(case.id):
+        for name in event.__struct_fields__:
+            value = getattr(event, name)
+            if isinstance(value, bytes):
+                with pytest.raises(KeyShredded):
+                    app.sealer.open(case.state.child_id, value)
+            else:  # nothing personal stands beside the sealed fields
+                assert not any(s in str(value) for s in [*PERSONAL, *FREE_TEXTS.values()])
     details = app.child_details(case.id)
     assert details == {
         "name": SHREDDED, "birth_date": SHREDDED, "national_id": SHREDDED, "concern": SHREDDED,

@@ -1114,6 +1114,29 @@ def test_the_end_of_a_period_is_its_last_instant_and_nothing_of_the_next(
     assert differences(counts, want, 2026, ("4225",), (*FLOWS, *STOCKS)) == []
 
 
+def test_a_child_is_counted_once_when_two_of_its_cases_overlap_at_a_month_end(
+    small: Stafettlogg,
+) -> None:
+    """A case closed on 10 April is written down first; the child's new case is then
+    written down as opened on 20 March. At the end of March both were open: the child
+    is one child with a stafettholder, not two."""
+    number = "02013299997"
+    first = small.open_case(KARI, child_name="Ingrid Aasen", concern="Uro.",
+                            national_id=number, at=at("2026-03-02")).id
+    decide(small, KARI, first, "2026-03-05")
+    small.close_case(KARI, first, reason="other", at=at("2026-04-10"))
+    second = small.open_case(KARI, child_name="Ingrid Aasen", concern="Ny uro.",
+                             national_id=number, at=at("2026-03-20")).id
+    assert small.get_case(second).state.child_id == small.get_case(first).state.child_id
+    small.statistics.catch_up()
+    counts, _ = count_year(small.statistics.views, 2026, ("4225",))
+
+    for cell in [("2026-03", ALL, ALL, ALL), ("2026-03", "4225", "barnehage", "0"),
+                 ("2026-Q1", ALL, ALL, ALL)]:
+        assert counts["children_with_holder"][CellKey(*cell)] == 1, cell
+    assert counts["cases_opened"][CellKey("2026-03", ALL, ALL, ALL)] == 2
+
+
 def test_a_level0_decision_on_the_14th_day_is_within_14_days(small: Stafettlogg) -> None:
     case_id = open_case(small, KARI, "Barn Fjortendag Testesen", "2026-03-02", hour=9)
     assert not small.get_case(case_id).level0_decision_overdue(date(2026, 3, 16))

@@ -27,7 +27,7 @@ from domain.events import (
     HandoverCancelled,
     ServiceLeft,
 )
-from domain.values import Sealed
+from domain.values import Sealed, age_on
 
 
 def register(case, by, services, *, at, given_by="guardian", child_age=4,
@@ -200,6 +200,23 @@ def test_the_default_youth_consent_age_is_16():
     assert DEFAULT_YOUTH_CONSENT_AGE == 16
     assert required_consenter(15, DEFAULT_YOUTH_CONSENT_AGE) == "guardian"
     assert required_consenter(16, DEFAULT_YOUTH_CONSENT_AGE) == "child"
+
+
+@pytest.mark.parametrize(
+    ("on", "age"),
+    [
+        pytest.param(date(2026, 3, 1), 15, id="the day before the 16th birthday: 15"),
+        pytest.param(date(2026, 3, 2), 16, id="on the 16th birthday: 16"),
+        pytest.param(date(2027, 3, 1), 16, id="the day before the 17th birthday: 16"),
+    ],
+)
+def test_a_child_is_a_year_older_on_the_birthday_itself(on, age):
+    assert age_on(date(2010, 3, 2), on) == age
+
+
+def test_a_child_born_on_29_february_turns_a_year_older_on_1_march():
+    assert age_on(date(2008, 2, 29), date(2026, 2, 28)) == 17
+    assert age_on(date(2008, 2, 29), date(2026, 3, 1)) == 18
 
 
 WHO_CONSENTS = [
