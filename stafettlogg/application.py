@@ -29,15 +29,9 @@ from domain.services import DIRECTORY_ID, ServiceDirectory, ServiceInfo
 from domain.values import Actor, age_band, age_on
 from projections.case_log import LogItem, case_log
 from projections.case_views import CASE_COLUMNS, CaseFacts, facts_from_rows
+from stafettlogg.backends import backend_for, open_key_store
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
-from stafettlogg.keys import (
-    BlindIndex,
-    ChildKeyStore,
-    KeyFile,
-    KeyFileError,
-    KeyShredded,
-    Sealer,
-)
+from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, KeyShredded, Sealer
 from stafettlogg.mapper import MsgspecMapper, topic_of
 from stafettlogg.protocol import IdempotencyKeyReused, VersionMismatch
 from stafettlogg.settings import Settings
@@ -50,9 +44,6 @@ T = TypeVar("T")
 SHREDDED = "[slettet]"
 # The inbox shows consents that end within this many days.
 CONSENT_WARNING_DAYS = 14
-# A child key cached by one of several processes is looked up again after this many
-# seconds, so that forgetting a child reaches every process within that time.
-KEY_CACHE_SECONDS_SHARED = 30.0
 
 
 class Outcome(NamedTuple):
@@ -100,6 +91,7 @@ class Stafettlogg(Application[UUID]):
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.keys = KeyFile.load_or_create(settings.key_file)
         self.blind_index = BlindIndex(self.keys.index_key)
+        self.backend = backend_for(settings)
         # Loading, saving and retrying: every command goes through it.
         self.uow = self.construct_unit_of_work()
         # Take a snapshot of a case every N events, so that long cases load fast.
@@ -108,15 +100,14 @@ class Stafettlogg(Application[UUID]):
             ServiceDirectory: settings.snapshot_interval,
         }
         try:
-            super().__init__(env=self._persistence_env(settings))
+            super().__init__(env=self._persistence_env())
         except BaseException:
             factory = getattr(self, "factory", None)  # made before the tables were
             if factory is not None:
                 factory.close()
             raise
         try:
-            if settings.backend == "postgres":
-                self._check_key_file()
+            self.backend.check_key_file(self, self.keys.fingerprint)
             self.key_store = self._open_key_store(settings)
             self.sealer = Sealer(self.key_store)
             # Read models and anonymised statistics, fed from the notification log.
@@ -130,35 +121,9 @@ class Stafettlogg(Application[UUID]):
 
     # Wiring ---------------------------------------------------------------------------
 
-    def _persistence_env(self, settings: Settings) -> dict[str, str]:
-        if settings.backend == "postgres":
-            address, pg = settings.postgres_address, settings.postgres
-            # eventsourcing's own postgres module (through stafettlogg.postgres.Factory,
-            # which adds a pool that fails fast while the database is down).
-            store = {
-                "PERSISTENCE_MODULE": "stafettlogg.postgres:Factory",
-                "POSTGRES_DBNAME": address.dbname,
-                "POSTGRES_HOST": address.host,
-                "POSTGRES_PORT": str(address.port),
-                "POSTGRES_USER": address.user,
-                "POSTGRES_PASSWORD": address.password,
-                "POSTGRES_SCHEMA": pg.schema,
-                "POSTGRES_POOL_SIZE": str(pg.pool_size),
-                "POSTGRES_MAX_OVERFLOW": str(pg.max_overflow),
-                "POSTGRES_CONNECT_TIMEOUT": str(pg.connect_timeout),
-                "POSTGRES_LOCK_TIMEOUT": str(pg.lock_timeout),
-                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(pg.idle_in_transaction_timeout),
-                # Read by stafettlogg.postgres.Factory (eventsourcing has no such key).
-                "STATEMENT_TIMEOUT": str(pg.statement_timeout),
-            }
-        else:
-            store = {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": settings.sqlite_path,
-                "SQLITE_LOCK_TIMEOUT": "30",
-            }
+    def _persistence_env(self) -> dict[str, str]:
         return {
-            **store,
+            **self.backend.persistence_env(),
             "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
             "CIPHER_KEY": self.keys.store_cipher_key_b64,
             "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
@@ -167,55 +132,16 @@ class Stafettlogg(Application[UUID]):
         }
 
     def _open_key_store(self, settings: Settings) -> ChildKeyStore:
-        """The children's keys: a SQLite file, or a table that every process sees."""
-        address = settings.key_store_address
-        if address is None:
-            return ChildKeyStore(settings.key_store, self.keys.master_key)
-        from stafettlogg.postgres import PostgresKeyTable, datastore_for
-
-        if settings.backend == "postgres" and address == settings.postgres_address:
-            table = PostgresKeyTable(self.factory.datastore, owned=False)  # type: ignore[attr-defined]
-        else:  # another database: keys apart from the events
-            datastore = datastore_for(address, settings.postgres, "stafettlogg-keys")
-            try:
-                table = PostgresKeyTable(datastore, owned=True)
-            except BaseException:
-                datastore.close()
-                raise
-        # Another process may delete a key (forget_child): look again after a while.
-        return ChildKeyStore(
-            table, self.keys.master_key, cache_seconds=KEY_CACHE_SECONDS_SHARED
-        )
-
-    def _check_key_file(self) -> None:
-        from stafettlogg.postgres import check_key_file
-
-        if not check_key_file(self.factory.datastore, self.keys.fingerprint):  # type: ignore[attr-defined]
-            msg = (
-                f"nøkkelfilen {self.settings.key_file} er ikke den databasen ble laget med;"
-                " bruk den samme nøkkelfilen i alle prosesser"
-            )
-            raise KeyFileError(msg)
+        """The children's keys, where the backend keeps them."""
+        return open_key_store(self.backend, self, self.keys.master_key)
 
     def view_database(self) -> Any:
         """Where the views live: a SQLite path, or the event store's PostgreSQL database."""
-        if self.settings.backend == "postgres":
-            from stafettlogg.postgres import PostgresViews
-
-            return PostgresViews(
-                self.factory.datastore,  # type: ignore[attr-defined]
-                lock_timeout=self.settings.postgres.lock_timeout,
-            )
-        return self.settings.views_path
+        return self.backend.view_database(self)
 
     def check_store(self, timeout: float = 2.0) -> None:
         """Raise unless the event store answers (within `timeout` seconds on PostgreSQL)."""
-        if self.settings.backend == "postgres":
-            from stafettlogg.postgres import ping
-
-            ping(self.factory.datastore, timeout)  # type: ignore[attr-defined]
-            return
-        self.recorder.max_notification_id()
+        self.backend.ping(self, timeout)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Settings are the only reader of the process environment: do not let stray

@@ -165,7 +165,7 @@ def test_a_crash_between_rows_and_position_counts_nothing_twice(
 def test_every_process_sees_every_childs_key_and_forgetting_reaches_them_all(
     pg: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("stafettlogg.application.KEY_CACHE_SECONDS_SHARED", 0.2)
+    monkeypatch.setattr("stafettlogg.backends.KEY_CACHE_SECONDS_SHARED", 0.2)
     # Two machines: two data dirs with one key file.
     one = Stafettlogg(pg.settings(tmp_path / "one"), clock=lambda: T0)
     (tmp_path / "two").mkdir()
