@@ -33,6 +33,7 @@ __all__ = [
     "normalise_national_id",
     "is_valid_national_id",
     "national_id_kind",
+    "with_check_digits",
 ]
 
 _K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2)
@@ -68,6 +69,12 @@ class InvalidNationalId(ValueError):
 
 def _weighted_sum(weights: tuple[int, ...], digits: list[int]) -> int:
     return sum(w * d for w, d in zip(weights, digits))
+
+
+def _classic_check_digit(weights: tuple[int, ...], digits: list[int]) -> int | None:
+    """``K = 11 - (S mod 11)``: 11 means 0, 10 means there is no valid digit (None)."""
+    k = 11 - _weighted_sum(weights, digits) % 11
+    return None if k == 10 else 0 if k == 11 else k
 
 
 def _kind_and_date(number: str) -> tuple[Literal["fnr", "dnr", "hnr"], int, int, int]:
@@ -149,3 +156,27 @@ def national_id_kind(number: str) -> Literal["fnr", "dnr", "hnr"]:
     if not isinstance(number, str):
         raise InvalidNationalId("digits")
     return _validate(number)
+
+
+def with_check_digits(first_nine: str) -> str | None:
+    """Complete nine digits (``DDMMYY`` and the individual number) with K1 and K2.
+
+    Both check digits follow the classic rule (``K = 11 - (S mod 11)``, 11 means
+    0); when K1 or K2 would be 10 no classic number starts with these nine digits
+    and None is returned (this function never uses the 2032 rule's other
+    remainders). The date is not checked: the result is valid (for
+    :func:`is_valid_national_id`) only if the first six digits, with any D/H
+    offset removed, form a real date. For making synthetic numbers (demo data,
+    tests); raises ``ValueError`` unless ``first_nine`` is exactly nine digits.
+    """
+    if len(first_nine) != 9 or not all(c in _DIGITS for c in first_nine):
+        msg = "expected exactly nine digits"
+        raise ValueError(msg)
+    digits = [int(c) for c in first_nine]
+    k1 = _classic_check_digit(_K1_WEIGHTS, digits)
+    if k1 is None:
+        return None
+    k2 = _classic_check_digit(_K2_WEIGHTS, [*digits, k1])
+    if k2 is None:
+        return None
+    return f"{first_nine}{k1}{k2}"

@@ -9,6 +9,7 @@ from domain.national_id import (
     is_valid_national_id,
     national_id_kind,
     normalise_national_id,
+    with_check_digits,
 )
 
 K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2)
@@ -298,3 +299,48 @@ def test_errors_name_the_rule_in_norwegian_without_any_digits(raw, rule, message
     assert not any(c.isdigit() for c in str(error) + repr(error))
     assert raw not in repr(error.args)
     assert error.__cause__ is None and error.__context__ is None
+
+
+# --- Making numbers (with_check_digits) ---------------------------------------
+
+
+def _first_nine_where(broken: str, date_part: str = "150215") -> str:
+    """The first nine digits (``date_part`` and an individual number) for which the
+    test's own classic rule finds no K1 (``broken="k1"``) or a K1 but no K2 ("k2")."""
+    for individual in range(1000):
+        first_nine = f"{date_part}{individual:03d}"
+        k1 = classic_check_digit(first_nine, K1_WEIGHTS)
+        if k1 is None:
+            if broken == "k1":
+                return first_nine
+            continue
+        if broken == "k2" and classic_check_digit(first_nine + str(k1), K2_WEIGHTS) is None:
+            return first_nine
+    raise AssertionError(f"no first nine digits without a classic {broken}")
+
+
+@pytest.mark.parametrize("date_part", ["150215", "010100", "311299", "290204", "450315"])
+def test_with_check_digits_makes_numbers_the_validator_accepts(date_part):
+    made = 0
+    for individual in range(1000):
+        first_nine = f"{date_part}{individual:03d}"
+        number = with_check_digits(first_nine)
+        if number is None:
+            continue
+        made += 1
+        assert number[:9] == first_nine
+        assert number == with_classic_check_digits(date_part, individual)
+        assert is_valid_national_id(number)
+    assert made > 750  # K1 is 10 for about one in eleven, K2 for one in eleven of the rest
+
+
+@pytest.mark.parametrize("broken", ["k1", "k2"])
+def test_with_check_digits_is_none_where_a_check_digit_would_be_10(broken):
+    first_nine = _first_nine_where(broken)
+    assert with_check_digits(first_nine) is None
+
+
+@pytest.mark.parametrize("raw", ["", "15021550", "1502155000", "15021550x", "150215 50"])
+def test_with_check_digits_wants_exactly_nine_digits(raw):
+    with pytest.raises(ValueError):
+        with_check_digits(raw)

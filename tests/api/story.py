@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from domain.national_id import with_check_digits
+
 Call = Callable[..., Awaitable[tuple[int, Any, Mapping[str, str]]]]
 
 MUNICIPALITY = "4225"
@@ -52,9 +54,6 @@ STORY_SERVICES: list[tuple[str, str, str, list[str]]] = [
 CHILD_NAME = "Emma Fjellstad Testesen"
 CONCERN = "Emma trekker seg unna i lek og sier lite; vi undrer oss over språket."
 
-_K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-_K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
-
 
 def national_id_for(birth: date) -> str:
     """A fødselsnummer valid under the classic rule for a child born on `birth`
@@ -62,14 +61,9 @@ def national_id_for(birth: date) -> str:
     assert 2000 <= birth.year <= 2039
     stem = birth.strftime("%d%m%y")
     for individual in range(500, 1000):
-        digits = [int(c) for c in f"{stem}{individual:03d}"]
-        k1 = (11 - sum(w * d for w, d in zip(_K1, digits)) % 11) % 11
-        if k1 == 10:
-            continue
-        k2 = (11 - sum(w * d for w, d in zip(_K2, [*digits, k1])) % 11) % 11
-        if k2 == 10:
-            continue
-        return f"{stem}{individual:03d}{k1}{k2}"
+        number = with_check_digits(f"{stem}{individual:03d}")
+        if number is not None:
+            return number
     raise AssertionError("no valid individual number")  # pragma: no cover
 
 
