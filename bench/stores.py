@@ -60,7 +60,7 @@ KEEP_IN_MEMORY = 100_000
 # over it).
 EVENTS_PER_DEMO_CHILD = 44.0
 # What decides the stored events, and what decides the views built from them.
-EVENT_SOURCES = ("domain", "stafettlogg/application.py", "stafettlogg/demo.py",
+EVENT_SOURCES = ("domain", "stafettlogg/application.py", "stafettlogg/demo",
                  "stafettlogg/mapper.py", "stafettlogg/keys.py", "stafettlogg/idempotency.py",
                  "bench/stores.py")
 VIEW_SOURCES = ("projections", "stafettlogg/statistics.py")
