@@ -108,7 +108,7 @@ def write_in_process(app: Stafettlogg, threads: int, seconds: float) -> float:
 
 def rebuild(app: Stafettlogg) -> tuple[int, float]:
     started = time.monotonic()
-    read = app.statistics.rebuild()
+    read = app.read_models.rebuild()
     elapsed = time.monotonic() - started
     events = app.recorder.max_notification_id() or 0
     return events, events / elapsed if read else 0.0

@@ -27,7 +27,7 @@ def release_all(store: Store) -> list[tuple[str, float]]:
     app = copy.open()
     months: list[tuple[str, float]] = []
     try:
-        app.statistics.catch_up()
+        app.read_models.catch_up()
         app.statistics.publisher.release(
             RELEASED_ON, progress=lambda month, seconds: months.append((month, seconds)))
     finally:

@@ -135,7 +135,7 @@ def rebuild(store: Store) -> str:
     copy = work_copy(store, "profile-rebuild")
     app = copy.open()
     try:
-        return in_process(app.statistics.rebuild)
+        return in_process(app.read_models.rebuild)
     finally:
         app.close()
         discard(copy)

@@ -1,6 +1,6 @@
 """4. Rebuilding the views, against reading and decoding the same notifications.
 
-On a copy of a store: `app.statistics.rebuild()` (every view, what `stafettlogg
+On a copy of a store: `app.read_models.rebuild()` (every view, what `stafettlogg
 projections rebuild` runs) and `rebuild("statistics")` alone, each in events of
 the store per second, against a pass that reads every notification
 (`recorder.select_notifications`) and decodes it (`mapper.to_domain_event`) and
@@ -34,8 +34,8 @@ def measure(store: Store, rounds: int) -> list[Row]:
         per_second = interleave(
             rounds,
             raw=lambda: events / timed(lambda: read_and_decode(app))[0],
-            every_view=lambda: events / timed(app.statistics.rebuild)[0],
-            statistics=lambda: events / timed(lambda: app.statistics.rebuild("statistics"))[0],
+            every_view=lambda: events / timed(app.read_models.rebuild)[0],
+            statistics=lambda: events / timed(lambda: app.read_models.rebuild("statistics"))[0],
         )
     finally:
         app.close()

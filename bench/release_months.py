@@ -24,12 +24,12 @@ def measure(store: Store) -> list[Row]:
     app = copy.open()
     months: list[tuple[str, float]] = []
     try:
-        app.statistics.catch_up()
+        app.read_models.catch_up()
         began = time.perf_counter()
         app.statistics.release(progress=lambda month, seconds: months.append((month, seconds)))
         total = time.perf_counter() - began
         carried = {month: sum(len(group) for group in json.loads(carry))
-                   for month, carry in app.statistics.views.read(
+                   for month, carry in app.read_models.views.read(
                        "SELECT month, carry FROM stat_release")}
         hidden, cells = app.statistics.publisher.hidden_share()
     finally:

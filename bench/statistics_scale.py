@@ -243,7 +243,7 @@ def naive_counts(app: Stafettlogg) -> dict[str, Any]:
 
 
 def projected_counts(app: Stafettlogg) -> dict[str, Any]:
-    return count_year(app.statistics.views, YEAR, SCOPE)[0]
+    return count_year(app.read_models.views, YEAR, SCOPE)[0]
 
 
 def naive_row(store: Store, repeats: int) -> Row:

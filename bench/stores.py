@@ -60,10 +60,10 @@ KEEP_IN_MEMORY = 100_000
 # over it).
 EVENTS_PER_DEMO_CHILD = 44.0
 # What decides the stored events, and what decides the views built from them.
-EVENT_SOURCES = ("domain", "stafettlogg/application.py", "stafettlogg/demo",
-                 "stafettlogg/mapper.py", "stafettlogg/keys.py", "stafettlogg/idempotency.py",
-                 "bench/stores.py")
-VIEW_SOURCES = ("projections", "stafettlogg/statistics.py")
+EVENT_SOURCES = ("domain", "stafettlogg/application.py", "stafettlogg/case_commands.py",
+                 "stafettlogg/unit_of_work.py", "stafettlogg/demo", "stafettlogg/mapper.py",
+                 "stafettlogg/keys.py", "stafettlogg/idempotency.py", "bench/stores.py")
+VIEW_SOURCES = ("projections", "stafettlogg/read_models.py", "stafettlogg/statistics.py")
 
 ADMIN = Actor(user="admin.bench", roles=frozenset({"admin"}))
 
@@ -427,9 +427,9 @@ def _current_views(store: Store) -> None:
         started = time.perf_counter()
         if not marker.exists() or marker.read_text() != wanted:
             log(f"building the views of {store.data_dir.name} ...")
-            app.statistics.rebuild()
+            app.read_models.rebuild()
         else:
-            app.statistics.catch_up()
+            app.read_models.catch_up()
         marker.write_text(wanted)
         seconds = time.perf_counter() - started
         if seconds > 1:

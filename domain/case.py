@@ -30,6 +30,7 @@ from domain import errors
 from domain.aggregate import Aggregate, Snapshot
 from domain.consent import (
     YOUTH_CONSENT_AGE_RANGE,
+    consent_status,
     is_consent_active,
     required_consenter,
 )
@@ -245,11 +246,7 @@ class Case(Aggregate):
 
     def consent_status(self, consent: Consent, on: date) -> str:
         """`active`, `expired` or `withdrawn`, as of a day (expiry needs no event to count)."""
-        if consent.status == "withdrawn":
-            return "withdrawn"
-        if consent.status == "expired" or consent.valid_until < on:
-            return "expired"
-        return "active"
+        return consent_status(consent.status, consent.valid_until, on)
 
     def level0_decision_overdue(self, on: date) -> bool:
         if self.state.level != 0 or self.state.decision_recorded:

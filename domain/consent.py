@@ -31,3 +31,13 @@ def required_consenter(child_age: int | None, youth_consent_age: int) -> Consent
 def is_consent_active(*, withdrawn: bool, valid_until: date, on: date) -> bool:
     """A consent reaches as long as it is not withdrawn and its last day has not passed."""
     return not withdrawn and on <= valid_until
+
+
+def consent_status(recorded: str, valid_until: date, on: date) -> str:
+    """`active`, `expired` or `withdrawn` as of a day. A consent whose last day has
+    passed is expired that very day, whether or not its expiry has been recorded."""
+    if recorded == "withdrawn":
+        return "withdrawn"
+    if recorded == "expired" or valid_until < on:
+        return "expired"
+    return "active"

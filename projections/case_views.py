@@ -5,7 +5,8 @@ services take part, which consents cover whom until when, who a pending handover
 for); no personal data and no free text. `CaseFacts` gives the domain's access
 rules (`domain/access.py`) the same questions a `Case` answers, so that who may see
 a row is decided by the same code as who may see the case. The SQL runs on SQLite
-and PostgreSQL alike (`ON CONFLICT DO NOTHING`, the column "user" quoted).
+and PostgreSQL alike (`ON CONFLICT DO NOTHING`, the column "user" quoted). The
+queries over these tables are beside them, in `projections/case_queries.py`.
 """
 
 from __future__ import annotations
@@ -273,39 +274,3 @@ class CaseViewsProjection:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (case_id, e.originator_version, instant(e.timestamp), e.user, e.role, e.service, e.action),
         )
-
-
-CASE_COLUMNS = (
-    "case_id, position, municipality, status, level, holder_user, holder_service,"
-    " opened_by_service, opened_at, closed_at, version, coordinator_user, coordinator_service,"
-    " grp, plan, pending_id, pending_to_user, pending_to_service, pending_requested_by,"
-    " pending_requested_at"
-)
-
-
-def facts_from_rows(
-    rows: list[tuple], participants: list[tuple[str, str]], consents: list[tuple[str, str, str, str, str]]
-) -> list[CaseFacts]:
-    """Build `CaseFacts` from rows of cv_cases, cv_participants and cv_consents."""
-    by_id: dict[str, CaseFacts] = {}
-    ordered: list[CaseFacts] = []
-    for r in rows:
-        facts = CaseFacts(
-            id=UUID(r[0]), position=r[1], municipality=r[2], status=r[3], level=r[4],
-            holder_user=r[5], holder_service=r[6], opened_by_service=r[7], opened_at=r[8],
-            closed_at=r[9], version=r[10], coordinator_user=r[11], coordinator_service=r[12],
-            responsibility_group=bool(r[13]), individual_plan=bool(r[14]), pending_id=r[15],
-            pending_to_user=r[16], pending_to_service=r[17], pending_requested_by=r[18],
-            pending_requested_at=r[19],
-        )
-        by_id[r[0]] = facts
-        ordered.append(facts)
-    for case_id, service in participants:
-        if case_id in by_id:
-            by_id[case_id].participants.add(service)
-    for consent_id, case_id, services, until, status in consents:
-        if case_id in by_id:
-            by_id[case_id].consents[consent_id] = (
-                set(services.split("\n")), date.fromisoformat(until), status
-            )
-    return ordered

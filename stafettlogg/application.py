@@ -9,9 +9,9 @@ ever stored. Time comes from `clock` unless the caller passes `at`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, NamedTuple, TypedDict, TypeVar, Unpack
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -19,7 +19,7 @@ from eventsourcing.persistence import Mapper
 from eventsourcing.utils import Environment
 
 from domain import errors
-from domain.access import may_do_case_work, may_see_case, may_see_content
+from domain.access import may_do_case_work, may_manage_services, may_see_case
 from domain.access_log import AccessLog, access_log_id
 from domain.aggregate import Aggregate
 from domain.case import Case
@@ -27,48 +27,34 @@ from domain.child import Child
 from domain.national_id import InvalidNationalId, normalise_national_id
 from domain.services import DIRECTORY_ID, ServiceDirectory, ServiceInfo
 from domain.values import Actor, age_band, age_on
-from projections.case_log import LogItem, case_log
-from projections.case_views import CASE_COLUMNS, CaseFacts, facts_from_rows
 from stafettlogg.backends import backend_for, open_key_store
+from stafettlogg.case_commands import SHREDDED, CaseCommands
+from stafettlogg.case_reads import CaseReads
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
-from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, KeyShredded, Sealer
-from stafettlogg.mapper import MsgspecMapper, topic_of
-from stafettlogg.protocol import IdempotencyKeyReused, VersionMismatch
+from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, Sealer
+from stafettlogg.mapper import MsgspecMapper
+from stafettlogg.protocol import CommandOptions, IdempotencyKeyReused, Outcome, VersionMismatch
+from stafettlogg.read_models import ReadModels
 from stafettlogg.settings import Settings
 from stafettlogg.statistics import StatisticsService
 from stafettlogg.unit_of_work import UnitOfWork
 
+__all__ = ["SHREDDED", "CommandOptions", "Outcome", "Stafettlogg", "utc_now"]
+
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
-SHREDDED = "[slettet]"
-# The inbox shows consents that end within this many days.
-CONSENT_WARNING_DAYS = 14
-
-
-class Outcome(NamedTuple):
-    """What a command did: the case right after it, and what it made (an id), if anything.
-
-    `replayed` is true when the answer is the remembered one of an earlier request
-    with the same Idempotency-Key: then nothing new was recorded."""
-
-    case: Case
-    result: Any = None
-    replayed: bool = False
-
-
-class CommandOptions(TypedDict, total=False):
-    at: datetime | None
-    expected_version: int | None
-    idempotency: Idempotency | None
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Stafettlogg(Application[UUID]):
-    """The event-sourced application behind the API and the CLI."""
+class Stafettlogg(CaseCommands, CaseReads, Application[UUID]):
+    """The event-sourced application behind the API and the CLI: its wiring, the
+    services, opening a case and the one way a case command is run
+    (`_change_case`); the case commands are in `stafettlogg/case_commands.py`, the
+    reads in `stafettlogg/case_reads.py`."""
 
     name = "stafettlogg"
     is_snapshotting_enabled = True
@@ -110,10 +96,14 @@ class Stafettlogg(Application[UUID]):
             self.backend.check_key_file(self, self.keys.fingerprint)
             self.key_store = self._open_key_store(settings)
             self.sealer = Sealer(self.key_store)
-            # Read models and anonymised statistics, fed from the notification log.
-            self.statistics = StatisticsService(self)
+            # Read models fed from the notification log, and the statistics released
+            # from them.
+            self.read_models = ReadModels(self, self.view_database())
+            self.statistics = StatisticsService(self, self.read_models)
         except BaseException:
             # A database that does not answer (or a wrong key file): close what was opened.
+            if hasattr(self, "read_models"):
+                self.read_models.close()
             if hasattr(self, "key_store"):
                 self.key_store.close()
             super().close()
@@ -151,8 +141,24 @@ class Stafettlogg(Application[UUID]):
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MsgspecMapper)
 
+    def start_background(
+        self,
+        on_error: Callable[[BaseException], None] | None = None,
+        *,
+        release_in_process: Callable[[Settings, int], None] | None = None,
+    ) -> None:
+        """Keep the views current and release ended months while the service runs
+        (releases in a thread, or in `release_in_process`)."""
+        self.read_models.start_following(on_error=on_error)
+        self.statistics.start_releasing(on_error, in_process=release_in_process)
+
+    def stop_background(self) -> None:
+        self.read_models.stop_following()
+        self.statistics.stop_releasing()
+
     def close(self) -> None:
         self.statistics.close()
+        self.read_models.close()
         super().close()
         self.key_store.close()
 
@@ -297,7 +303,10 @@ class Stafettlogg(Application[UUID]):
         at: datetime | None = None,
         idempotency: Idempotency | None = None,
     ) -> tuple[ServiceInfo, bool]:
-        """Register a service; the flag says whether this is a remembered answer."""
+        """Register a service (admins only); the flag says whether this is a
+        remembered answer."""
+        if not may_manage_services(actor):
+            raise errors.Forbidden("Bare en administrator kan registrere tjenester.")
         now = self._now(at)
 
         def attempt() -> tuple[tuple[ServiceInfo, bool], list[Aggregate]]:
@@ -447,510 +456,6 @@ class Stafettlogg(Application[UUID]):
             return Outcome(case), changed
 
         return self.uow.retrying(child_id, attempt)
-
-    # Case commands --------------------------------------------------------------------
-
-    def _seal(self, case: Case, text: str | None, field: str, *, required: bool = True) -> Any:
-        if text is None or not text.strip():
-            if required:
-                raise errors.InvalidValue(field, "Teksten må fylles ut.")
-            return None
-        return self.sealer.seal(case.state.child_id, text)
-
-    def _child_age(self, case: Case, on: date) -> int | None:
-        """The child's age today, from the sealed birth date (None when unknown)."""
-        opened = next(iter(self.events.get(case.id, lte=1)))
-        raw = self._open(case.state.child_id, opened.birth_date)  # type: ignore[attr-defined]
-        if raw is None or raw == SHREDDED:
-            return None
-        return age_on(date.fromisoformat(raw), on)
-
-    def record_level0_step(
-        self, actor: Actor, case_id: UUID, *, step: str, text: str,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "level0-step",
-            lambda c, now: c.record_level0_step(
-                actor, step=step, text=self._seal(c, text, "text"), at=now
-            ),
-            **options,
-        )
-
-    def change_level(
-        self, actor: Actor, case_id: UUID, *, level: int, reason: str,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "change-level",
-            lambda c, now: c.change_level(
-                actor, level=level, reason=self._seal(c, reason, "reason"), at=now
-            ),
-            **options,
-        )
-
-    def add_entry(
-        self, actor: Actor, case_id: UUID, *, kind: str, text: str,
-        corrects: UUID | None = None, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "add-entry",
-            lambda c, now: c.add_entry(
-                actor, kind=kind, text=self._seal(c, text, "text"), corrects=corrects, at=now
-            ),
-            **options,
-        )
-
-    def register_consent(
-        self, actor: Actor, case_id: UUID, *, given_by: str, services: list[str],
-        purpose: str, valid_until: date, form: str, child_view: str | None = None,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        infos = self._services(services, "services")
-
-        def command(c: Case, now: datetime) -> UUID:
-            return c.register_consent(
-                actor,
-                given_by=given_by,
-                services=infos,
-                purpose=self._seal(c, purpose, "purpose"),
-                valid_until=valid_until,
-                form=form,
-                child_age=self._child_age(c, now.date()),
-                youth_consent_age=self.settings.youth_consent_age_for(c.state.municipality),
-                child_view=self._seal(c, child_view, "child_view", required=False),
-                at=now,
-            )
-
-        return self._change_case(actor, case_id, "register-consent", command, **options)
-
-    def withdraw_consent(
-        self, actor: Actor, case_id: UUID, consent_id: UUID, *, reason: str | None = None,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "withdraw-consent",
-            lambda c, now: c.withdraw_consent(
-                actor, consent_id=consent_id,
-                reason=self._seal(c, reason, "reason", required=False), at=now,
-            ),
-            **options,
-        )
-
-    def add_participant(
-        self, actor: Actor, case_id: UUID, *, service: str, user: str | None = None,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        info = self._service(service, "service")
-        return self._change_case(
-            actor, case_id, "add-participant",
-            lambda c, now: c.add_participant(actor, service=info, contact_user=user, at=now),
-            **options,
-        )
-
-    def remove_participant(
-        self, actor: Actor, case_id: UUID, *, service: str, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "remove-participant",
-            lambda c, now: c.remove_participant(actor, service_id=service, at=now),
-            **options,
-        )
-
-    def request_handover(
-        self, actor: Actor, case_id: UUID, *, to_user: str, to_service: str,
-        note: str | None = None, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        info = self._service(to_service, "to_service")
-        return self._change_case(
-            actor, case_id, "request-handover",
-            lambda c, now: c.request_handover(
-                actor, to_user=to_user, to_service=info,
-                note=self._seal(c, note, "note", required=False), at=now,
-            ),
-            **options,
-        )
-
-    def accept_handover(
-        self, actor: Actor, case_id: UUID, handover_id: UUID, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "accept-handover",
-            lambda c, now: c.accept_handover(actor, handover_id=handover_id, at=now),
-            **options,
-        )
-
-    def decline_handover(
-        self, actor: Actor, case_id: UUID, handover_id: UUID, *, reason: str | None = None,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "decline-handover",
-            lambda c, now: c.decline_handover(
-                actor, handover_id=handover_id,
-                reason=self._seal(c, reason, "reason", required=False), at=now,
-            ),
-            **options,
-        )
-
-    def cancel_handover(
-        self, actor: Actor, case_id: UUID, handover_id: UUID, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "cancel-handover",
-            lambda c, now: c.cancel_handover(actor, handover_id=handover_id, at=now),
-            **options,
-        )
-
-    def appoint_coordinator(
-        self, actor: Actor, case_id: UUID, *, user: str, service: str,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        info = self._service(service, "service")
-        return self._change_case(
-            actor, case_id, "appoint-coordinator",
-            lambda c, now: c.appoint_coordinator(actor, user=user, service=info, at=now),
-            **options,
-        )
-
-    def release_coordinator(
-        self, actor: Actor, case_id: UUID, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "release-coordinator",
-            lambda c, now: c.release_coordinator(actor, at=now),
-            **options,
-        )
-
-    def establish_responsibility_group(
-        self, actor: Actor, case_id: UUID, *, services: list[str],
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        infos = self._services(services, "services")
-        return self._change_case(
-            actor, case_id, "establish-responsibility-group",
-            lambda c, now: c.establish_responsibility_group(actor, services=infos, at=now),
-            **options,
-        )
-
-    def dissolve_responsibility_group(
-        self, actor: Actor, case_id: UUID, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "dissolve-responsibility-group",
-            lambda c, now: c.dissolve_responsibility_group(actor, at=now),
-            **options,
-        )
-
-    def start_individual_plan(
-        self, actor: Actor, case_id: UUID, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "start-individual-plan",
-            lambda c, now: c.start_individual_plan(actor, at=now),
-            **options,
-        )
-
-    def end_individual_plan(
-        self, actor: Actor, case_id: UUID, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "end-individual-plan",
-            lambda c, now: c.end_individual_plan(actor, at=now),
-            **options,
-        )
-
-    def hold_meeting(
-        self, actor: Actor, case_id: UUID, *, held_on: date, services: list[str],
-        minutes: str, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        infos = self._services(services, "services")
-        return self._change_case(
-            actor, case_id, "hold-meeting",
-            lambda c, now: c.hold_meeting(
-                actor, held_on=held_on, services=infos,
-                minutes=self._seal(c, minutes, "minutes"), at=now,
-            ),
-            **options,
-        )
-
-    def agree_action(
-        self, actor: Actor, case_id: UUID, *, description: str, responsible_service: str,
-        evaluate_by: date, **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        info = self._service(responsible_service, "responsible_service")
-        return self._change_case(
-            actor, case_id, "agree-action",
-            lambda c, now: c.agree_action(
-                actor, description=self._seal(c, description, "description"),
-                responsible_service=info, evaluate_by=evaluate_by, at=now,
-            ),
-            **options,
-        )
-
-    def evaluate_action(
-        self, actor: Actor, case_id: UUID, action_id: UUID, *, outcome: str, text: str,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "evaluate-action",
-            lambda c, now: c.evaluate_action(
-                actor, action_id=action_id, outcome=outcome,
-                text=self._seal(c, text, "text"), at=now,
-            ),
-            **options,
-        )
-
-    def record_satisfaction(
-        self, actor: Actor, case_id: UUID, *, respondent: str, score: int,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "record-satisfaction",
-            lambda c, now: c.record_satisfaction(actor, respondent=respondent, score=score, at=now),
-            **options,
-        )
-
-    def close_case(
-        self, actor: Actor, case_id: UUID, *, reason: str, note: str | None = None,
-        **options: Unpack[CommandOptions],
-    ) -> Outcome:
-        return self._change_case(
-            actor, case_id, "close-case",
-            lambda c, now: c.close(
-                actor, reason=reason, note=self._seal(c, note, "note", required=False), at=now
-            ),
-            **options,
-        )
-
-    def expire_consents(self, case_id: UUID, *, at: datetime | None = None) -> list[UUID]:
-        """Record consents whose period has ended (also done before every command)."""
-        now = self._now(at)
-        case = self.get_case(case_id)
-        expired = case.expire_consents(now)
-        if expired:
-            self.uow.save(case)
-        return expired
-
-    # Queries --------------------------------------------------------------------------
-
-    def case_ids(self, after: int = 0) -> Iterator[UUID]:
-        """Every case, oldest first (read from the notification log)."""
-        for _, case_id in self._case_positions(after):
-            yield case_id
-
-    def _case_positions(self, after: int) -> Iterator[tuple[int, UUID]]:
-        topic = topic_of(Case.created_by)
-        start = after + 1
-        while True:
-            batch = self.recorder.select_notifications(start, 500, topics=[topic])
-            if not batch:
-                return
-            for notification in batch:
-                yield notification.id, UUID(str(notification.originator_id))
-            start = batch[-1].id + 1
-
-    def list_cases(
-        self,
-        actor: Actor,
-        *,
-        status: str | None = None,
-        level: int | None = None,
-        holder_me: bool = False,
-        limit: int = 50,
-        after: int = 0,
-    ) -> tuple[list[CaseFacts], int | None]:
-        """The cases the actor may see, oldest first, a page at a time (from the case list).
-
-        Returns the page and the position to continue after (None on the last page).
-        A listing shows no personal data, so it is not an access to a case's content.
-        """
-        self._require_case_work(actor)
-        today = self.clock().date()
-        page: list[CaseFacts] = []
-        position = after
-        while True:
-            candidates = self._case_rows(
-                actor, status=status, level=level, holder_me=holder_me, after=position,
-                limit=max(limit * 2, 100),
-            )
-            if not candidates:
-                return page, None
-            for facts in candidates:
-                position = facts.position
-                if not may_see_case(facts, actor, today):
-                    continue
-                if len(page) == limit:
-                    return page, page[-1].position
-                page.append(facts)
-
-    def _case_rows(
-        self, actor: Actor, *, status: str | None = None, level: int | None = None,
-        holder_me: bool = False, after: int = 0, limit: int = 100,
-        case_ids: list[str] | None = None,
-    ) -> list[CaseFacts]:
-        """Rows of the case list that may be visible to the actor (the rules decide)."""
-        self.statistics.catch_up()  # read your own writes
-        scope = sorted(actor.municipalities)
-        if not scope:
-            return []
-        where = [f"c.municipality IN ({','.join('?' * len(scope))})", "c.position > ?"]
-        params: list[Any] = [*scope, after]
-        if not actor.is_coordinator:
-            where.append(
-                "(EXISTS (SELECT 1 FROM cv_participants p WHERE p.case_id = c.case_id"
-                " AND p.service = ?) OR (c.pending_to_user = ? AND c.pending_to_service = ?))"
-            )
-            params += [actor.service, actor.user, actor.service]
-        if status is not None:
-            where.append("c.status = ?")
-            params.append(status)
-        if level is not None:
-            where.append("c.level = ?")
-            params.append(level)
-        if holder_me:
-            where.append("c.holder_user = ? AND c.holder_service = ?")
-            params += [actor.user, actor.service]
-        if case_ids is not None:
-            where.append(f"c.case_id IN ({','.join('?' * len(case_ids))})")
-            params += case_ids
-        views = self.statistics.views
-        rows = views.read(
-            f"SELECT {CASE_COLUMNS} FROM cv_cases c WHERE {' AND '.join(where)}"  # noqa: S608
-            " ORDER BY c.position LIMIT ?",
-            (*params, limit),
-        )
-        ids = [r[0] for r in rows]
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        participants = views.read(
-            f"SELECT case_id, service FROM cv_participants WHERE case_id IN ({marks})", ids  # noqa: S608
-        )
-        consents = views.read(
-            "SELECT consent_id, case_id, services, valid_until, status FROM cv_consents"  # noqa: S608
-            f" WHERE case_id IN ({marks})",
-            ids,
-        )
-        return facts_from_rows(rows, participants, consents)
-
-    def read_case(self, actor: Actor, case_id: UUID, *, action: str = "read-case") -> Case:
-        """A case as its reader may see it; the read is recorded in its access log."""
-        now = self.clock()
-        case = self._visible_case(actor, case_id, now.date())
-        self._log_read(actor, case_id, action, now)
-        return case
-
-    def may_see_content(self, actor: Actor, case: Case) -> bool:
-        return may_see_content(case, actor, self.clock().date())
-
-    def read_log(self, actor: Actor, case_id: UUID) -> list[dict[str, Any]]:
-        """The case log, for the services taking part; recorded in the access log."""
-        now = self.clock()
-        case = self._visible_case(actor, case_id, now.date())
-        if not may_see_content(case, actor, now.date()):
-            raise errors.Forbidden("Bare tjenester som er med i saken, kan lese loggen.")
-        self._log_read(actor, case_id, "read-log", now)
-        return self.case_log(case_id)
-
-    def read_access_log(self, actor: Actor, case_id: UUID) -> list[dict[str, Any]]:
-        """Who read or changed the case; reading it is itself recorded."""
-        now = self.clock()
-        self._visible_case(actor, case_id, now.date())
-        self._log_read(actor, case_id, "read-access-log", now)
-        self.statistics.catch_up()
-        return [
-            {
-                "at": datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC),
-                "user": user,
-                "role": role,
-                "service": service,
-                "action": action,
-            }
-            for at, user, role, service, action in self.statistics.views.read(
-                'SELECT at, "user", role, service, action FROM cv_access WHERE case_id = ?'
-                " ORDER BY seq",
-                (str(case_id),),
-            )
-        ]
-
-    def inbox(self, actor: Actor) -> dict[str, list[dict[str, Any]]]:
-        """What waits for the caller: handovers to them, overdue actions, ending consents."""
-        self._require_case_work(actor)
-        today = self.clock().date()
-        soon = today + timedelta(days=CONSENT_WARNING_DAYS)
-        views = self.statistics.views
-        self.statistics.catch_up()
-        open_cases = [
-            f for f in self._case_rows(actor, status="open", limit=1_000_000)
-            if may_see_case(f, actor, today)
-        ]
-        handovers = [
-            {"case": f.id, "handover": f}
-            for f in open_cases if f.pending_recipient == (actor.user, actor.service)
-        ]
-        readable = {str(f.id): f for f in open_cases if may_see_content(f, actor, today)}
-        actions = [
-            {"case": UUID(case_id), "id": UUID(action_id), "responsible_service": service,
-             "evaluate_by": date.fromisoformat(by)}
-            for action_id, case_id, service, by in views.read(
-                "SELECT action_id, case_id, responsible_service, evaluate_by FROM cv_actions"
-                " WHERE responsible_service = ? AND status = 'open' AND evaluate_by < ?"
-                " ORDER BY evaluate_by, action_id",
-                (actor.service, today.isoformat()),
-            )
-            if case_id in readable
-        ]
-        consents = [
-            {"case": f.id, "id": UUID(consent_id), "services": sorted(services),
-             "valid_until": until}
-            for f in readable.values()
-            for consent_id, (services, until, status) in sorted(f.consents.items())
-            if status == "active" and today <= until <= soon
-        ]
-        return {"handovers": handovers, "actions_due": actions, "consents_expiring": consents}
-
-    def open_case_for_child(self, child_id: UUID) -> UUID | None:
-        try:
-            return self.uow.load(Child, child_id).open_case
-        except AggregateNotFoundError:
-            return None
-
-    def _open(self, child_id: UUID, sealed: bytes | None) -> str | None:
-        try:
-            return self.sealer.open(child_id, sealed)
-        except KeyShredded:
-            return SHREDDED
-
-    def child_details(self, case_id: UUID) -> dict[str, Any]:
-        """The child's personal data, opened. Only for someone who may see the case."""
-        case = self.get_case(case_id)
-        opened = next(iter(self.events.get(case_id, lte=1)))
-        child_id = case.state.child_id
-        birth = self._open(child_id, opened.birth_date)  # type: ignore[attr-defined]
-        return {
-            "name": self._open(child_id, opened.child_name),  # type: ignore[attr-defined]
-            "birth_date": birth,
-            "national_id": self._open(child_id, opened.national_id),  # type: ignore[attr-defined]
-            "concern": self._open(child_id, opened.concern),  # type: ignore[attr-defined]
-        }
-
-    def case_log(self, case_id: UUID) -> list[dict[str, Any]]:
-        """Every recorded step, in order, with its free text opened."""
-        case = self.get_case(case_id)
-        items: list[LogItem] = case_log(self.events.get(case_id))
-        return [
-            {
-                "seq": item.seq,
-                "at": item.at,
-                "kind": item.kind,
-                "user": item.user,
-                "service": item.service,
-                "text": self._open(case.state.child_id, item.sealed_text),
-                **item.details,
-            }
-            for item in items
-        ]
 
     def forget_child(self, case_id: UUID) -> None:
         """Delete the child's data key: every sealed field of the child becomes unreadable."""

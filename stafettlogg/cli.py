@@ -216,10 +216,10 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
             console=console,
             transient=not console.is_terminal,
         ) as progress:
-            task = progress.add_task("rebuild", total=app.statistics.source.last_position())
+            task = progress.add_task("rebuild", total=app.read_models.source.last_position())
             started = time.perf_counter()
             try:
-                read = app.statistics.rebuild(
+                read = app.read_models.rebuild(
                     args.view,
                     progress=lambda done, total: progress.update(task, completed=done, total=total),
                 )
@@ -235,7 +235,7 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from stafettlogg.api import create_app
+    from stafettlogg.web.app import create_app
 
     host = args.host or settings.host
     port = args.port or settings.port

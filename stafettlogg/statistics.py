@@ -1,13 +1,12 @@
-"""The read models and the statistics for evaluators, kept up to date, and released tables.
+"""The statistics for evaluators: released tables, and the requests for them.
 
-The application's notification log feeds the projections (`projections/`) in the
-view database; `StatisticsService` keeps them current (catch-up on start, a follower
-thread while serving, a rebuild from zero on request). Released tables are worked
-out off the request path (`Releaser`: a process of its own when serving, so that
-the solver never competes with case work for the interpreter) and stored; an
-indicator request reads one stored table, or answers at once that the period is
-not released yet. Every request for an ended period is recorded in the
-evaluator's statistics log before the answer is given.
+The statistics view (kept current by `stafettlogg/read_models.py`) is released
+month by month under the protection rule (`projections/publication.py`), off the
+request path: in a process of its own when serving, so that the solver never
+competes with case work for the interpreter, or in a thread (tests). An indicator
+request reads one stored table, or answers at once that the period is not
+released yet. Every request for an ended period is recorded in the evaluator's
+statistics log before the answer is given.
 """
 
 from __future__ import annotations
@@ -15,14 +14,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
 import sqlite3
 import threading
 from time import monotonic as time_monotonic
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
@@ -30,19 +28,16 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from domain import errors
 from domain.access import may_see_statistics
 from domain.access_log import StatisticsLog, statistics_log_id
-from domain.aggregate import DomainEvent
 from domain.values import Actor
-from projections.case_views import CaseViewsProjection
 from projections.indicators import PublishedCell
 from projections.periods import InvalidPeriod, Period, parse_municipality, parse_period
 from projections.protection import Policy
 from projections.publication import Publisher, Released, Table, has_ended
-from projections.runner import Follower, Projection, ViewStore
-from projections.statistics import StatisticsProjection
 
 if TYPE_CHECKING:
-    from stafettlogg.application import Stafettlogg
+    from stafettlogg.read_models import ReadModels
     from stafettlogg.settings import Settings
+    from stafettlogg.unit_of_work import UnitOfWork
 
 log = logging.getLogger("stafettlogg.statistics")
 
@@ -59,22 +54,6 @@ class NotReleased(Exception):
         self.retry_after = retry_after
 
 
-class NotificationSource:
-    """The application's notification log, as the projection runner reads it."""
-
-    def __init__(self, app: Stafettlogg) -> None:
-        self.app = app
-
-    def select(self, after: int, limit: int) -> list[Any]:
-        return list(self.app.recorder.select_notifications(after + 1, limit))
-
-    def decode(self, notification: Any) -> DomainEvent:
-        return self.app.mapper.to_domain_event(notification)  # type: ignore[return-value]
-
-    def last_position(self) -> int:
-        return self.app.recorder.max_notification_id() or 0
-
-
 @dataclass(frozen=True)
 class IndicatorTable:
     period: str
@@ -84,7 +63,16 @@ class IndicatorTable:
     cells: list[PublishedCell]
 
 
-def _today(app: Stafettlogg) -> date:
+class StatisticsHost(Protocol):
+    """What the statistics need of the application."""
+
+    settings: Settings
+    uow: UnitOfWork
+    events: Any
+    clock: Callable[[], datetime]
+
+
+def today_of(app: StatisticsHost) -> date:
     return app.clock().astimezone(UTC).date()
 
 
@@ -128,7 +116,7 @@ def outage_reporter(
 release_failed = outage_reporter("statistics release", _store_errors(), log)
 
 
-def _release_loop(publisher: Publisher, today: Callable[[], date], stop: threading.Event,
+def release_loop(publisher: Publisher, today: Callable[[], date], stop: threading.Event,
                   on_error: Callable[[BaseException], None] | None) -> None:
     while True:
         try:
@@ -139,114 +127,56 @@ def _release_loop(publisher: Publisher, today: Callable[[], date], stop: threadi
             return
 
 
-def _release_process(settings: Settings, parent: int) -> None:
-    """The releaser as a process of its own, at a lower priority than the service.
-
-    It is stopped with SIGTERM (every release is one transaction: one cut short is
-    worked out again later), and stops by itself when the service's process is
-    gone."""
-    from stafettlogg.application import Stafettlogg
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the service's to handle
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:     %(message)s")
-    os.nice(10)
-    orphaned = threading.Event()
-
-    def watch() -> None:
-        while os.getppid() == parent and not orphaned.wait(1.0):
-            pass
-        orphaned.set()
-
-    threading.Thread(target=watch, name="parent", daemon=True).start()
-    while True:  # the database may not answer yet
-        try:
-            app = Stafettlogg(settings)
-        except Exception as exc:  # noqa: BLE001 - report and try again
-            release_failed(exc)
-            if orphaned.wait(PREPARE_INTERVAL):
-                return
-            continue
-        break
-    try:
-        _release_loop(app.statistics.publisher, lambda: _today(app), orphaned, None)
-    finally:
-        app.close()
-
-
 class StatisticsService:
-    def __init__(self, app: Stafettlogg) -> None:
+    """Releases the statistics view's tables and answers evaluators from them."""
+
+    def __init__(self, app: StatisticsHost, read_models: ReadModels) -> None:
         self.app = app
-        self.views = ViewStore(app.view_database())
-        self.source = NotificationSource(app)
-        # The case list, the inbox and the access-log listing, and the statistics.
-        self.projections: list[Projection] = [CaseViewsProjection(), StatisticsProjection()]
+        self.read_models = read_models
+        views = read_models.views
         self.policy = Policy(threshold=app.settings.disclosure_threshold)
-        self.released = Released(self.views, self.policy)
-        self.publisher = Publisher(self.views, self.policy)
-        self._follower: Follower | None = None
+        self.released = Released(views, self.policy)
+        self.publisher = Publisher(views, self.policy)
         self._releaser: threading.Thread | None = None
         self._process: Any = None
         self._stop_release: Any = None
 
     def close(self) -> None:
-        self.stop_following()
-        self.views.close()
+        self.stop_releasing()
 
-    # Keeping the views current -------------------------------------------------------
-
-    def catch_up(self) -> int:
-        return sum(self.views.process(p, self.source) for p in self.projections)
-
-    def rebuild(
-        self, name: str | None = None, progress: Callable[[int, int], None] | None = None
-    ) -> int:
-        chosen = [p for p in self.projections if name in (None, p.name)]
-        if not chosen:
-            msg = f"ukjent visning {name!r}; kjente: {', '.join(p.name for p in self.projections)}"
-            raise ValueError(msg)
-        return sum(self.views.rebuild(p, self.source, progress=progress) for p in chosen)
+    # Releasing -----------------------------------------------------------------------
 
     def release(self, progress: Callable[[str, float], None] | None = None) -> int:
         """Bring the views up to date and release every ended month not released yet,
         here and now (tests, the CLI); how many months were released."""
-        self.catch_up()
-        return self.publisher.release(_today(self.app), progress=progress)
+        self.read_models.catch_up()
+        return self.publisher.release(today_of(self.app), progress=progress)
 
-    def start_following(
-        self,
-        interval: float = 0.2,
-        on_error: Callable[[BaseException], None] | None = None,
-        *,
-        release_in: str = "thread",
+    def start_releasing(
+        self, on_error: Callable[[BaseException], None] | None = None, *,
+        in_process: Callable[[Settings, int], None] | None = None,
     ) -> None:
-        """Keep the views current, and release ended months in the background: in a
-        thread (`release_in="thread"`, follows the application's clock) or in a
-        process of its own (`"process"`, the real clock; the views must be a file or
-        PostgreSQL)."""
-        self._follower = Follower(
-            self.views, self.projections, self.source, interval=interval, on_error=on_error
-        )
-        self._follower.start()
-        if release_in == "process":
+        """Release ended months in the background: in a thread (follows the
+        application's clock), or, given `in_process` (`stafettlogg.releaser.main`), in
+        a process of its own that opens the store itself (the real clock; the views
+        must be a file or PostgreSQL)."""
+        if in_process is not None:
             context = multiprocessing.get_context("spawn")
             self._process = context.Process(
-                target=_release_process, args=(self.app.settings, os.getpid()),
+                target=in_process, args=(self.app.settings, os.getpid()),
                 name="stafettlogg-statistics", daemon=True,
             )
             self._process.start()
             return
         self._stop_release = threading.Event()
         self._releaser = threading.Thread(
-            target=_release_loop,
-            args=(self.publisher, lambda: _today(self.app), self._stop_release, on_error),
+            target=release_loop,
+            args=(self.publisher, lambda: today_of(self.app), self._stop_release, on_error),
             name="statistics", daemon=True,
         )
         self._releaser.start()
 
-    def stop_following(self) -> None:
-        if self._follower is not None:
-            self._follower.stop()
-            self._follower = None
+    def stop_releasing(self) -> None:
         if self._stop_release is not None:
             self._stop_release.set()
         if self._releaser is not None:
@@ -261,9 +191,6 @@ class StatisticsService:
             self._process.close()
             self._process = None
         self._stop_release = None
-
-    def position(self) -> int:
-        return self.views.position(StatisticsProjection.name)
 
     # Publishing ----------------------------------------------------------------------
 
@@ -319,11 +246,11 @@ class StatisticsService:
 
     def _before_first_case(self, wanted: Period) -> bool:
         """A period that ended before the first case: nothing happened, all zeros."""
-        (first,) = self.views.read("SELECT min(opened_at) FROM stat_cases")[0]
+        (first,) = self.read_models.views.read("SELECT min(opened_at) FROM stat_cases")[0]
         return first is not None and wanted.end.isoformat() <= first[:10]
 
     def _not_yet(self, wanted: Period) -> str:
-        if not self.views.read("SELECT 1 FROM stat_cases LIMIT 1"):
+        if not self.read_models.views.read("SELECT 1 FROM stat_cases LIMIT 1"):
             return (f"Det er ingen saker ennå, så tallene for {wanted.label} er ikke "
                     "publisert. Prøv igjen når den første saken er opprettet.")
         return (f"Tallene for {wanted.label} er ikke ferdig beregnet ennå. "

@@ -686,7 +686,7 @@ def published_year(app: Any, actor: Any, year: int) -> list[Any]:
 
 
 def municipalities_of(app: Any) -> tuple[str, ...]:
-    return tuple(m for (m,) in app.statistics.views.read(
+    return tuple(m for (m,) in app.read_models.views.read(
         "SELECT DISTINCT municipality FROM stat_cases ORDER BY 1"))
 
 
@@ -702,7 +702,7 @@ def audit_app(app: Any, year: int = 2026, *, measures_linked: bool = True,
     munis = municipalities_of(app)
     actor = Actor(user="auditor", roles=frozenset({"evaluator"}), municipalities=frozenset(munis))
     cells = published_year(app, actor, year)
-    counts, _ = count_year(app.statistics.views, year, munis)
+    counts, _ = count_year(app.read_models.views, year, munis)
     return audit(cells, year=year, municipalities=munis, truth=counts,
                  measures_linked=measures_linked, **options)
 

@@ -58,7 +58,7 @@ def test_the_recipient_of_a_pending_handover_stops_reading_the_day_after_the_con
     clock.now = datetime.combine(LAST_DAY, T0.timetz())
     assert service.read_case(PER, case.id).id == case.id
     assert service.may_see_content(PER, service.get_case(case.id))
-    assert [h["case"] for h in service.inbox(PER)["handovers"]] == [case.id]
+    assert [h.case for h in service.inbox(PER).handovers] == [case.id]
 
     clock.now += timedelta(days=1)
     with pytest.raises(errors.NotFound):
@@ -66,7 +66,7 @@ def test_the_recipient_of_a_pending_handover_stops_reading_the_day_after_the_con
     with pytest.raises(errors.NotFound):
         service.read_log(PER, case.id)
     assert not service.may_see_content(PER, service.get_case(case.id))
-    assert service.inbox(PER)["handovers"] == []
+    assert service.inbox(PER).handovers == []
     assert service.list_cases(PER)[0] == []
     # Nothing was written to the case: the expiry is not recorded yet, and it is the
     # day, not a recorded event, that ends the access.

@@ -283,7 +283,7 @@ def test_every_hidden_complement_is_needed(small: Stafettlogg) -> None:
     munis = auditor.municipalities_of(small)
     actor = Actor(user="auditor", roles=frozenset({"evaluator"}), municipalities=frozenset(munis))
     cells = auditor.published_year(small, actor, 2026)
-    counts, _ = count_year(small.statistics.views, 2026, munis)
+    counts, _ = count_year(small.read_models.views, 2026, munis)
     measures = {i.key for i in INDICATORS if i.kind == "measure"}
 
     def true(c: object) -> int:

@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from domain.values import Actor
-from stafettlogg.api import create_app
+from stafettlogg.web.app import create_app
 from stafettlogg.application import Stafettlogg
 from stafettlogg.keys import KeyFile
 from stafettlogg.settings import Settings

@@ -89,21 +89,21 @@ def test_children_ages_names_and_national_ids(loaded: Loaded) -> None:
     details = [app.child_details(case_id) for case_id in opened]
     assert loaded.summary.children == CHILDREN
     assert len({e.child_id for e in opened.values()}) == CHILDREN
-    assert all(len(d["name"].split()) >= 2 for d in details)
+    assert all(len(d.name.split()) >= 2 for d in details)
     ages = {
-        age_on(date.fromisoformat(d["birth_date"]), opened[case_id].timestamp.date())
+        age_on(date.fromisoformat(d.birth_date), opened[case_id].timestamp.date())
         for case_id, d in zip(opened, details, strict=True)
-        if d["birth_date"]
+        if d.birth_date
     }
     assert min(ages) <= 1
     assert max(ages) >= 16
     assert ages <= set(range(18))
-    numbers = [d["national_id"] for d in details if d["national_id"]]
+    numbers = [d.national_id for d in details if d.national_id]
     assert 0.3 * len(details) <= len(numbers) <= 0.7 * len(details)
     for d in details:
-        if d["national_id"]:
-            assert normalise_national_id(d["national_id"]) == d["national_id"]
-            assert d["national_id"][:6] == date.fromisoformat(d["birth_date"]).strftime("%d%m%y")
+        if d.national_id:
+            assert normalise_national_id(d.national_id) == d.national_id
+            assert d.national_id[:6] == date.fromisoformat(d.birth_date).strftime("%d%m%y")
 
 
 def test_synthetic_national_ids_are_valid_and_distinct() -> None:
@@ -202,7 +202,7 @@ def test_consents_by_guardians_and_young_people(loaded: Loaded) -> None:
     assert {e.given_by for e in given} == {"guardian", "child"}
     app = loaded.app
     for e in given:
-        birth = app.child_details(e.originator_id)["birth_date"]
+        birth = app.child_details(e.originator_id).birth_date
         age = age_on(date.fromisoformat(birth), e.timestamp.date()) if birth else None
         youth_age = app.settings.youth_consent_age_for(
             app.get_case(e.originator_id).state.municipality

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 from litestar.testing import AsyncTestClient
 
-from stafettlogg.api import create_app
+from stafettlogg.web.app import create_app
 from stafettlogg.application import Stafettlogg
 from stafettlogg.demo import demo_id_factory, load_demo
 from stafettlogg.settings import Settings, SettingsError
@@ -76,8 +76,8 @@ def test_the_same_commands_give_the_same_views_on_both_backends(
                           clock=lambda: T0)
         try:
             load_demo(app, seed=SEED, children=CHILDREN)
-            app.statistics.catch_up()
-            views[chosen.name] = view_rows(app.statistics.views)
+            app.read_models.catch_up()
+            views[chosen.name] = view_rows(app.read_models.views)
             positions[chosen.name] = app.recorder.max_notification_id() or 0
         finally:
             app.close()
@@ -107,7 +107,7 @@ def test_two_view_writers_on_one_schema_count_every_event_once(
                 for i in range(6):
                     case = app.open_case(KARI, child_name=f"Barn {n} {i}", concern="Uro")
                     app.add_entry(KARI, case.id, kind="note", text="notat")
-                    app.statistics.catch_up()
+                    app.read_models.catch_up()
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
@@ -120,12 +120,12 @@ def test_two_view_writers_on_one_schema_count_every_event_once(
         for t in threads:
             t.join()
         assert errors == []
-        first.statistics.catch_up()
-        second.statistics.catch_up()
-        live = view_rows(first.statistics.views)
+        first.read_models.catch_up()
+        second.read_models.catch_up()
+        live = view_rows(first.read_models.views)
         assert sum(live["cv_cases"].values()) == 24
-        first.statistics.rebuild()
-        assert view_rows(second.statistics.views) == live
+        first.read_models.rebuild()
+        assert view_rows(second.read_models.views) == live
     finally:
         first.close()
         second.close()
@@ -139,20 +139,20 @@ def test_a_crash_between_rows_and_position_counts_nothing_twice(
         register_services(app)
         for i in range(3):
             app.open_case(KARI, child_name=f"Barn {i}", concern="Uro")
-        views, projection = app.statistics.views, app.statistics.projections[1]
+        views, projection = app.read_models.views, app.read_models.projections[1]
 
         def crash() -> None:
             raise RuntimeError("the process dies here")
 
-        for each in app.statistics.projections:
+        for each in app.read_models.projections:
             views.ensure(each)
         before = view_rows(views)
         with pytest.raises(RuntimeError):
-            views.process(projection, app.statistics.source, _before_tracking=crash)
+            views.process(projection, app.read_models.source, _before_tracking=crash)
         assert view_rows(views) == before  # neither the rows nor the position
-        app.statistics.catch_up()
+        app.read_models.catch_up()
         after = view_rows(views)
-        app.statistics.rebuild()
+        app.read_models.rebuild()
         assert view_rows(views) == after
         assert sum(n for r, n in after["stat_flows"].items() if r[0] == "case_opened") == 3
     finally:
@@ -174,10 +174,10 @@ def test_every_process_sees_every_childs_key_and_forgetting_reaches_them_all(
     try:
         register_services(one)
         case = one.open_case(KARI, child_name="Ingrid Aasen", concern="Stille i lek", at=T0)
-        assert two.child_details(case.id)["name"] == "Ingrid Aasen"
+        assert two.child_details(case.id).name == "Ingrid Aasen"
         one.forget_child(case.id)
         time.sleep(0.3)
-        assert two.child_details(case.id)["name"] == "[slettet]"
+        assert two.child_details(case.id).name == "[slettet]"
         assert not (tmp_path / "two" / "child-keys.sqlite3").exists()
     finally:
         one.close()
@@ -358,7 +358,7 @@ async def test_the_service_answers_503_while_the_database_is_away_and_recovers(
             assert listed.status_code == 200
             assert [c["id"] for c in listed.json()["items"]] == [case]
             log = await client.get(f"/api/v1/cases/{case}/log", headers=kari)
-            notes = [e["text"] for e in log.json()["entries"] if e["kind"] == "note"]
+            notes = [e.text for e in log.json()["entries"] if e.kind == "note"]
             assert notes == ["Etterpå"]  # the refused write left nothing behind
         print(f"{mode}: /ready answered 503 in {ready_took:.2f} s; recovered "
               f"{recovered_after:.2f} s after the database came back")

@@ -55,7 +55,8 @@ from projections.runner import BATCH, ViewStore
 from projections.statistics import StatisticsProjection
 from stafettlogg.application import Stafettlogg
 from stafettlogg.demo import demo_id_factory, load_demo
-from stafettlogg.statistics import NotificationSource, StatisticsService
+from stafettlogg.read_models import NotificationSource, ReadModels
+from stafettlogg.statistics import StatisticsService
 from tests.conftest import ADMIN, KARI, PER, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -567,7 +568,7 @@ def test_the_counts_are_what_the_events_say_for_every_period_and_cell(
     demo: Demo, year: int
 ) -> None:
     """count_year (unpublished) equals the replay: every period, cell and margin."""
-    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    counts, _ = count_year(demo.app.read_models.views, year, SCOPE)
     want = expected(demo.replay, year, SCOPE)
     assert set(FLOWS) | set(STOCKS) <= set(counts)
     assert differences(counts, want, year, SCOPE, CHECKED) == []
@@ -579,7 +580,7 @@ def test_the_counts_are_what_the_events_say_for_every_period_and_cell(
 
 def test_a_smaller_scope_counts_only_its_own_municipalities_in_all(demo: Demo) -> None:
     scope = ("4225", "4227")
-    counts, _ = count_year(demo.app.statistics.views, 2026, scope)
+    counts, _ = count_year(demo.app.read_models.views, 2026, scope)
     want = expected(demo.replay, 2026, scope)
     assert differences(counts, want, 2026, scope, CHECKED) == []
     everywhere = expected(demo.replay, 2026, SCOPE)
@@ -593,7 +594,7 @@ def test_published_cells_are_the_counts_unless_hidden_and_never_small(
     demo: Demo, year: int
 ) -> None:
     """Against count_year's counts (checked against the replay above)."""
-    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    counts, _ = count_year(demo.app.read_models.views, year, SCOPE)
     cells = ask_year(demo.app, EVALUATOR, year)
     problems = []
     hidden = published = 0
@@ -620,7 +621,7 @@ def test_published_cells_are_the_counts_unless_hidden_and_never_small(
 @pytest.mark.parametrize("period", ["2026-05", "2026-Q2", "2026-H1", "2025", "2025-Q4"])
 def test_the_service_answers_the_published_grid_of_the_period(demo: Demo, period: str) -> None:
     year = int(period[:4])
-    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    counts, _ = count_year(demo.app.read_models.views, year, SCOPE)
     table = demo.app.statistics.indicators(
         EVALUATOR, period=period, municipality=None, table="indicators"
     )
@@ -730,7 +731,7 @@ def test_the_independent_auditor_pins_no_hidden_count_of_the_demo(demo: Demo, ye
     from tests.auditor import audit
 
     cells = ask_year(demo.app, EVALUATOR, year)
-    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    counts, _ = count_year(demo.app.read_models.views, year, SCOPE)
     # Two joint programs per group show most cells protected; of the rest a fixed
     # sample of 20 is bounded one by one by linear programs and rounding, and 10 of
     # them by integer programs too where those finish in time (in 2026, with the
@@ -746,7 +747,7 @@ def test_the_independent_auditor_pins_no_hidden_count_of_the_demo(demo: Demo, ye
 @pytest.mark.parametrize("year", YEARS)
 def test_no_hidden_cell_of_a_published_year_can_be_worked_out(demo: Demo, year: int) -> None:
     """Every table of a year (all periods), its margins and period sums: nothing follows."""
-    counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+    counts, _ = count_year(demo.app.read_models.views, year, SCOPE)
     cells = ask_year(demo.app, EVALUATOR, year)
     for kind in ("stock", "flow"):  # the attacker's equations are true of the data
         for indicator in (i for i in counts if kind_of(i) == kind):
@@ -770,7 +771,7 @@ def test_stocks_and_flows_together_give_no_hidden_cell_away(demo: Demo) -> None:
     hidden: set[tuple[str, ...]] = set()
     equations: list[dict[tuple[str, ...], int]] = []
     for year in YEARS:
-        counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+        counts, _ = count_year(demo.app.read_models.views, year, SCOPE)
         cells = ask_year(demo.app, EVALUATOR, year)
         shown = {(c.indicator, c.period, c.municipality, c.sector, c.level): c for c in cells}
         for indicator in indicators:
@@ -816,7 +817,7 @@ def test_the_holders_balance_per_sector_and_level_gives_no_hidden_cell_away(demo
     unknown: set[tuple[str, ...]] = set()
     equations: list[dict[tuple[str, ...], int]] = []
     for year in YEARS:
-        counts, _ = count_year(demo.app.statistics.views, year, SCOPE)
+        counts, _ = count_year(demo.app.read_models.views, year, SCOPE)
         shown = {(c.indicator, c.period, c.municipality, c.sector, c.level): c
                  for c in ask_year(demo.app, EVALUATOR, year)}
         for indicator in indicators:
@@ -900,7 +901,7 @@ def test_evaluators_of_different_municipalities_together_learn_no_hidden_cell(
     uncovered = sorted(hidden & set(known))  # hidden for one, published for the other
     found = sorted(derivable((hidden - set(known)) | unknown, equations) - unknown)
     # A complement (a zero, or 5 or more) may follow; a count of 1-4 never does.
-    truth = {scope: count_year(demo.app.statistics.views, year, scope)[0]
+    truth = {scope: count_year(demo.app.read_models.views, year, scope)[0]
              for scope in (("4225",), ("4225", "4227"), SCOPE)}
 
     def true(k: tuple[str, ...]) -> int:
@@ -1099,7 +1100,7 @@ def test_the_end_of_a_period_is_its_last_instant_and_nothing_of_the_next(
         small.open_case(KARI, child_name=f"Barn Midnatt{i} Testesen", concern="Undring.",
                         at=midnight)
     small.statistics.release()
-    counts, _ = count_year(small.statistics.views, 2026, ("4225",))
+    counts, _ = count_year(small.read_models.views, 2026, ("4225",))
 
     def n(indicator: str, period: str) -> int:
         return counts[indicator][CellKey(period, ALL, ALL, ALL)]
@@ -1128,8 +1129,8 @@ def test_a_child_is_counted_once_when_two_of_its_cases_overlap_at_a_month_end(
     second = small.open_case(KARI, child_name="Ingrid Aasen", concern="Ny uro.",
                              national_id=number, at=at("2026-03-20")).id
     assert small.get_case(second).state.child_id == small.get_case(first).state.child_id
-    small.statistics.catch_up()
-    counts, _ = count_year(small.statistics.views, 2026, ("4225",))
+    small.read_models.catch_up()
+    counts, _ = count_year(small.read_models.views, 2026, ("4225",))
 
     for cell in [("2026-03", ALL, ALL, ALL), ("2026-03", "4225", "barnehage", "0"),
                  ("2026-Q1", ALL, ALL, ALL)]:
@@ -1145,7 +1146,7 @@ def test_a_level0_decision_on_the_14th_day_is_within_14_days(small: Stafettlogg)
         small.record_level0_step(KARI, case_id, step=step, text=f"Steg {step}.",
                                  at=at("2026-03-16", 15))
     small.statistics.release()
-    counts, _ = count_year(small.statistics.views, 2026, ("4225",))
+    counts, _ = count_year(small.read_models.views, 2026, ("4225",))
     cell = CellKey("2026-03", ALL, ALL, ALL)
     assert counts["level0_decisions"][cell] == 1
     assert counts["level0_decisions_within_14_days"][cell] == 1
@@ -1221,7 +1222,7 @@ def test_a_restart_reads_the_releases_back_instead_of_working_them_out(
 ) -> None:
     """Releases are kept in the view database: a new service on the same views
     answers the same, without suppressing anything again."""
-    views = demo.app.statistics.views
+    views = demo.app.read_models.views
     before = {p: demo.app.statistics.released.table(p) for p in ("2025-Q2", "2026-03", "2025")}
     import projections.publication as publication
 
@@ -1243,7 +1244,7 @@ def test_tables_of_another_policy_are_withdrawn_and_released_again(small: Stafet
     for i in range(5):
         open_case(small, KARI, f"Barn Versjon{i:02d} Testesen", f"2026-02-{2 + i:02d}")
     lonely = open_case(small, HANNE, "Ensom Versjonsbarn", "2026-02-16")
-    views = small.statistics.views
+    views = small.read_models.views
     with views.database.transaction(None) as db:  # what the first rule left behind
         db.execute("CREATE TABLE stat_releases (month TEXT PRIMARY KEY,"
                    " fingerprint TEXT NOT NULL, hidden TEXT NOT NULL)")
@@ -1254,9 +1255,10 @@ def test_tables_of_another_policy_are_withdrawn_and_released_again(small: Stafet
     stored = views.read("SELECT DISTINCT policy FROM stat_release")
     assert stored == [("v2-t5-m5",)]
     # A new service: the old rule's table is gone, the releases are read back.
-    again = StatisticsService(small)
+    reopened = ReadModels(small, small.view_database())
+    again = StatisticsService(small, reopened)
     try:
-        assert again.views.read(
+        assert reopened.views.read(
             "SELECT name FROM sqlite_master WHERE name = 'stat_releases'") == []
         assert again.released.table("2026-02") == first
         # Under a stricter rule (another policy), nothing stored is served ...
@@ -1272,7 +1274,7 @@ def test_tables_of_another_policy_are_withdrawn_and_released_again(small: Stafet
         assert shown and all(v == 0 or v >= 6 for v in shown)  # the stricter rule's table
         assert Released(views, Policy()).table("2026-02") is None
     finally:
-        again.views.close()
+        reopened.close()
     del lonely
 
 
@@ -1330,7 +1332,7 @@ HARD_CRASH = textwrap.dedent("""
     from projections.statistics import StatisticsProjection
     from stafettlogg.application import Stafettlogg
     from stafettlogg.settings import Settings
-    from stafettlogg.statistics import NotificationSource
+    from stafettlogg.read_models import NotificationSource, ReadModels
 
     app = Stafettlogg(Settings.from_env({"STAFETTLOGG_DATA_DIR": sys.argv[1]}))
     store = ViewStore(sys.argv[2])
@@ -1441,20 +1443,20 @@ def test_a_view_kept_step_by_step_equals_a_rebuild(small: Stafettlogg, tmp_path:
     stepwise = ViewStore(str(tmp_path / "stepwise.sqlite3"))
     reads: list[int] = []
     # Meanwhile the application's own follower thread keeps its view current, too.
-    small.statistics.start_following(interval=0.001)
+    small.read_models.start_following(interval=0.001)
     try:
         story(small, lambda: reads.append(stepwise.process(StatisticsProjection(), source)))
     finally:
-        small.statistics.stop_following()
+        small.read_models.stop_following()
     reads.append(stepwise.process(StatisticsProjection(), source))
     assert sum(reads) == source.last_position()
     assert len([r for r in reads if r]) > 40  # really in small steps
     fresh = rebuilt(small, tmp_path / "fresh.sqlite3")
     assert snapshot(stepwise) == fresh
-    small.statistics.catch_up()
-    assert snapshot(small.statistics.views) == fresh
+    small.read_models.catch_up()
+    assert snapshot(small.read_models.views) == fresh
     # And the counts of the story are what its events say.
-    counts, _ = count_year(small.statistics.views, 2026, ("4225",))
+    counts, _ = count_year(small.read_models.views, 2026, ("4225",))
     want = expected(replay(small), 2026, ("4225",))
     assert differences(counts, want, 2026, ("4225",), (*FLOWS, *STOCKS)) == []
     assert want.counts["level0_decisions_within_14_days"][("2026", ALL, ALL, ALL)] == 7
@@ -1464,15 +1466,15 @@ def test_a_view_kept_step_by_step_equals_a_rebuild(small: Stafettlogg, tmp_path:
 
 
 def test_the_application_rebuild_equals_the_followed_view(demo: Demo, tmp_path: Path) -> None:
-    demo.app.statistics.catch_up()
-    live = snapshot(demo.app.statistics.views)
+    demo.app.read_models.catch_up()
+    live = snapshot(demo.app.read_models.views)
     assert live == rebuilt(demo.app, tmp_path / "fresh.sqlite3")
     assert live["stat_flows"].total() > 500
 
 
 def test_cli_rebuild_prints_a_summary_and_equals_the_live_view(demo: Demo) -> None:
-    demo.app.statistics.catch_up()
-    live = snapshot(demo.app.statistics.views)
+    demo.app.read_models.catch_up()
+    live = snapshot(demo.app.read_models.views)
     events = demo.app.recorder.max_notification_id()
 
     def rebuild(*args: str) -> subprocess.CompletedProcess[str]:
@@ -1498,7 +1500,7 @@ def test_cli_rebuild_prints_a_summary_and_equals_the_live_view(demo: Demo) -> No
     everything = rebuild()
     assert everything.returncode == 0, everything.stderr[-2000:]
     assert re.fullmatch(r"Gjenoppbygget: \d+ hendelser lest på \d+\.\d s\.\n", everything.stdout)
-    assert snapshot(demo.app.statistics.views) == live
+    assert snapshot(demo.app.read_models.views) == live
 
     unknown = rebuild("--view", "nope")
     assert unknown.returncode == 2
@@ -1517,10 +1519,8 @@ def identities(app: Stafettlogg) -> tuple[set[str], set[str]]:
     texts: set[str] = set()
     for case_id in app.case_ids():
         details = app.child_details(case_id)
-        people.update(v for k, v in details.items() if v and k != "concern")
-        texts.update(
-            item["text"] for item in app.case_log(case_id) if item.get("text")
-        )
+        people.update(v for v in (details.name, details.birth_date, details.national_id) if v)
+        texts.update(item.text for item in app.case_log(case_id) if item.text)
     return people, {t for t in texts if len(t) >= 12}
 
 
@@ -1538,7 +1538,7 @@ def test_neither_view_nor_table_holds_an_identity_a_date_or_free_text(demo: Demo
     view_text = "\n".join(sorted({
         str(v)
         for table in STAT_TABLES
-        for row in demo.app.statistics.views.read(f"SELECT * FROM {table}")  # noqa: S608
+        for row in demo.app.read_models.views.read(f"SELECT * FROM {table}")  # noqa: S608
         for v in row
     }))
     # (The view keeps exact instants of events, by design, so a birth date that is also

@@ -34,7 +34,7 @@ def open_case(app: Stafettlogg) -> UUID:
 
 
 def notes(app: Stafettlogg, case_id: UUID) -> list[str]:
-    return [e["text"] for e in app.case_log(case_id) if e["kind"] == "note"]
+    return [e.text for e in app.case_log(case_id) if e.kind == "note"]
 
 
 def colleague_writes_first(

@@ -1,0 +1,2 @@
+"""The web layer: the app factory (`app.py`), what every handler shares
+(`deps.py`), the JSON API (`api/`) and the downloadable files (`downloads.py`)."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from stafettlogg.api import create_app
+from stafettlogg.web.app import create_app
 from stafettlogg.application import Stafettlogg
 from stafettlogg.tokens import issue_token
 from tests.conftest import ADMIN, Backend, register_services

@@ -26,7 +26,7 @@ from httpx import ASGITransport, AsyncClient, Response
 from litestar.testing import AsyncTestClient
 
 from domain.access_log import access_log_id
-from stafettlogg.api import create_app
+from stafettlogg.web.app import create_app
 from stafettlogg.application import Stafettlogg
 from stafettlogg.settings import Settings
 from tests.api.conftest import NOW, Users
@@ -508,7 +508,7 @@ async def _request_handover(as_user: Any, case_id: str) -> str:
 
 
 def accepted_handovers(app: Stafettlogg, case_id: str) -> int:
-    return sum(e["kind"] == "handover-accepted" for e in app.case_log(UUID(case_id)))
+    return sum(e.kind == "handover-accepted" for e in app.case_log(UUID(case_id)))
 
 
 async def test_many_writes_at_once_are_all_recorded_exactly_once(
@@ -526,7 +526,7 @@ async def test_many_writes_at_once_are_all_recorded_exactly_once(
     assert overlap.most > 1, "the requests did not run at the same time"
     assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 20
-    logged = [e["text"] for e in stafettlogg.case_log(UUID(case_id)) if e["kind"] == "note"]
+    logged = [e.text for e in stafettlogg.case_log(UUID(case_id)) if e.kind == "note"]
     assert sorted(logged) == sorted(texts)
     after = recorded(stafettlogg, case_id)
     assert after.version == before.version + 20
@@ -558,7 +558,7 @@ async def test_a_write_that_keeps_losing_the_race_is_retried_while_it_is_still_v
                           {"kind": "note", "text": "Karis notat."})
 
     assert response.status_code == 201, response.text
-    notes = [e["text"] for e in stafettlogg.case_log(UUID(case_id)) if e["kind"] == "note"]
+    notes = [e.text for e in stafettlogg.case_log(UUID(case_id)) if e.kind == "note"]
     assert sorted(notes) == sorted([*colleagues, "Karis notat."])
 
 

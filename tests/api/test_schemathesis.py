@@ -49,7 +49,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.errors import FailureGroup
 
 from domain.values import Actor
-from stafettlogg.api import create_app
+from stafettlogg.web.app import create_app
 from stafettlogg.application import Stafettlogg
 
 pytestmark = pytest.mark.slow

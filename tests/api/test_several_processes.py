@@ -100,9 +100,9 @@ async def test_two_server_processes_share_one_postgresql(pg: Backend, tmp_path: 
     live = view_rows(pg)
     app = Stafettlogg(Settings.from_env(envs[0]))
     try:
-        app.statistics.catch_up()
+        app.read_models.catch_up()
         assert view_rows(pg) == live, "the servers left events unprojected"
-        app.statistics.rebuild()
+        app.read_models.rebuild()
         rebuilt = view_rows(pg)
     finally:
         app.close()

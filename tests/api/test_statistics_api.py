@@ -462,13 +462,13 @@ async def test_a_new_case_shows_in_the_statistics_within_a_second(
     written = time.monotonic()
     stored = stafettlogg.recorder.max_notification_id()
     # The follower thread brings the views up to the write ...
-    while stafettlogg.statistics.position() < stored and time.monotonic() - written < 1.0:
+    while stafettlogg.read_models.position() < stored and time.monotonic() - written < 1.0:
         await asyncio.sleep(0.01)
     caught_up = time.monotonic() - written
-    assert stafettlogg.statistics.position() >= stored, f"not caught up after {caught_up:.2f} s"
+    assert stafettlogg.read_models.position() >= stored, f"not caught up after {caught_up:.2f} s"
     assert caught_up < 1.0
     # ... and counts it in its month, January 2027 (the service's today).
-    counted = count_month(stafettlogg.statistics.views, 2027, 1)
+    counted = count_month(stafettlogg.read_models.views, 2027, 1)
     assert counted.counts[CellKey("2027-01", "4225", "barnehage", "0", "cases_opened")] == 1
     # When January has ended it is released in the background, and meanwhile every
     # request is answered at once: 503 with Retry-After, never held.

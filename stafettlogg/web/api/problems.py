@@ -22,7 +22,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from domain import errors
 from stafettlogg.protocol import IdempotencyKeyReused, VersionMismatch
 from stafettlogg.statistics import NotReleased
-from stafettlogg.web.schemas import FieldError, Problem
+from stafettlogg.web.api.schemas import FieldError, Problem
 
 log = logging.getLogger("stafettlogg.api")
 

@@ -1,4 +1,5 @@
-"""The HTTP API (Litestar 2), as `docs/api.md` describes it.
+"""The web app (Litestar 2): the JSON API under `/api`, as `docs/api.md` describes
+it, and the service's own `/health`, `/ready` and `/schema`.
 
 `create_app()` builds the ASGI app. The event-sourced application is made when the
 server starts (off the event loop: opening SQLite and the key file is blocking I/O)
@@ -7,8 +8,10 @@ caller as `actor`. An application passed in by the caller (tests) is used as giv
 and left open: whoever made it closes it. If the database does not answer at start
 (PostgreSQL not up yet), the server starts anyway, answers 503 and keeps trying.
 
-Under `/api` every request is rate limited per client and must carry a valid bearer
-token. Errors are RFC 9457 problem details; no answer ever carries a traceback.
+The API is one router (`api_router`): under `/api` every request is rate limited per
+client and must carry a valid bearer token, and errors are RFC 9457 problem
+details; a second audience (pages) can be mounted beside it with rules of its own.
+No answer ever carries a traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, MediaType, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -30,24 +33,25 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 
+from stafettlogg import releaser
 from stafettlogg.application import Stafettlogg
 from stafettlogg.settings import Settings
 from stafettlogg.statistics import outage_reporter
-from stafettlogg.web.auth import STATE_KEY, BearerTokenAuth, provide_actor
-from stafettlogg.web.cases import CaseController, inbox
-from stafettlogg.web.problems import (
+from stafettlogg.web.api.auth import STATE_KEY, BearerTokenAuth, provide_actor
+from stafettlogg.web.api.cases import CaseController, inbox
+from stafettlogg.web.api.problems import (
     EXCEPTION_HANDLERS,
     ServiceStarting,
     documented,
     store_unavailable,
 )
-from stafettlogg.web.schemas import Health, Problem
-from stafettlogg.web.services import ServiceController
-from stafettlogg.web.statistics import StatisticsController
+from stafettlogg.web.api.schemas import Health, Problem
+from stafettlogg.web.api.services import ServiceController
+from stafettlogg.web.api.statistics import StatisticsController
+from stafettlogg.web.deps import DEPENDENCIES
 
 log = logging.getLogger("stafettlogg.api")
 
-OPEN_PATHS = ["^/health", "^/ready", "^/schema"]
 # How long /ready waits for the database before it says "not ready".
 READY_TIMEOUT_SECONDS = 2.0
 # While the database has not answered at start, try again this often.
@@ -106,9 +110,9 @@ def _start(settings: Settings, given: Stafettlogg | None) -> Stafettlogg:
         # Catch the views up with the store, then keep them current while serving.
         # Statistics are released in a process of its own when the service owns its
         # store (a given application, as in tests, follows its own clock: a thread).
-        instance.statistics.start_following(
+        instance.start_background(
             on_error=_projection_failed,
-            release_in="process" if given is None and _shareable(settings) else "thread",
+            release_in_process=releaser.main if given is None and _shareable(settings) else None,
         )
     except BaseException:
         if given is None:
@@ -146,7 +150,7 @@ class _Starter:
                 return
             with self._lock:
                 if self._stop.is_set():  # stopped meanwhile: do not serve after all
-                    instance.statistics.stop_following()
+                    instance.stop_background()
                     if self.given is None:
                         instance.close()
                     return
@@ -191,27 +195,17 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
                 instance = await to_thread.run_sync(starter.stop)
             litestar.state.pop(STATE_KEY, None)
             if instance is not None:
-                await to_thread.run_sync(instance.statistics.stop_following)
+                await to_thread.run_sync(instance.stop_background)
                 if owned:
                     await to_thread.run_sync(instance.close)
 
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_per_minute), exclude=OPEN_PATHS
-    )
     return Litestar(
-        route_handlers=[
-            health, ready, CaseController, ServiceController, StatisticsController, inbox,
-        ],
+        route_handlers=[health, ready, api_router(settings)],
         lifespan=[lifespan],
         state=State({"settings": settings}),
-        dependencies={
-            "app": Provide(provide_app, sync_to_thread=False),
-            "actor": Provide(provide_actor, sync_to_thread=False),
-        },
-        middleware=[
-            rate_limit.middleware,
-            DefineMiddleware(BearerTokenAuth, exclude=OPEN_PATHS),
-        ],
+        dependencies={"app": Provide(provide_app, sync_to_thread=False)},
+        # Until the pages have error pages of their own, every other answer (an
+        # unknown path, a failure outside the API) is problem details too.
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Stafettlogg",
@@ -226,4 +220,16 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
             ),
         ),
         debug=False,
+    )
+
+
+def api_router(settings: Settings) -> Router:
+    """The JSON API: its controllers, bearer tokens, the rate limit and problem details."""
+    rate_limit = RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute))
+    return Router(
+        path="/api",
+        route_handlers=[CaseController, ServiceController, StatisticsController, inbox],
+        dependencies={"actor": Provide(provide_actor, sync_to_thread=False), **DEPENDENCIES},
+        middleware=[rate_limit.middleware, DefineMiddleware(BearerTokenAuth)],
+        exception_handlers=EXCEPTION_HANDLERS,
     )

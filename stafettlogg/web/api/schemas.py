@@ -1,24 +1,33 @@
 """Request and response bodies of the HTTP API (contract version 1), as msgspec Structs.
 
 Requests refuse unknown fields and check types, vocabularies and sizes before any
-command runs; the 400 answer names the field and the rule. Responses are built
-from the domain's state by the `*_out` functions here, and only
-`case_out(..., content=True)` adds the child's personal data.
+command runs; the 400 answer names the field and the rule. Responses are the
+contract's shapes of the view model (`stafettlogg/views.py`), mapped by the `*_out`
+functions here without deciding anything: the view model has already left out what
+the reader may not see.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
-from domain.case import Case, Consent
-from projections.case_views import CaseFacts
 from domain.services import ServiceInfo
 from domain.values import CloseReason, EntryKind, EvaluationOutcome, Level0Step, Sector
+from stafettlogg.views import (
+    AccessLine,
+    CaseListView,
+    CaseSummaryView,
+    CaseView,
+    CoordinatorView,
+    InboxView,
+    LogView,
+    PendingHandoverView,
+)
 
 Text = Annotated[str, Meta(min_length=1, max_length=20_000)]
 ShortText = Annotated[str, Meta(min_length=1, max_length=2_000)]
@@ -362,112 +371,120 @@ def service_out(info: ServiceInfo) -> ServiceOut:
     )
 
 
-def consent_out(case: Case, consent: Consent, on: date) -> ConsentOut:
-    return ConsentOut(
-        id=consent.id,
-        given_by=consent.given_by,
-        services=list(consent.services),
-        valid_until=consent.valid_until,
-        form=consent.form,
-        status=case.consent_status(consent, on),
-    )
-
-
-def case_out(
-    case: Case, on: date, *, child: dict[str, Any] | None = None
-) -> CaseOut:
-    """The contract's case object; `child` (opened personal data) only for content readers."""
-    s = case.state
-    pending = s.pending_handover
-    return CaseOut(
-        id=case.id,
-        status=s.status,
-        level=s.level,
-        municipality=s.municipality,
-        age_band=s.age_band,
-        opened_at=s.opened_at,
-        closed_at=s.closed_at,
-        holder=HolderOut(user=s.holder_user, service=s.holder_service),
-        pending_handover=None if pending is None else PendingHandoverOut(
-            id=pending.id,
-            to_user=pending.to_user,
-            to_service=pending.to_service,
-            requested_by=pending.requested_by,
-            requested_at=pending.requested_at,
-        ),
-        participants=[
-            ParticipantOut(
-                service=p.service, sector=p.sector, role=p.role, user=p.user, since=p.since
-            )
-            for p in s.participants.values()
-            if case.is_taking_part(p.service, on)
-        ],
-        consents=[consent_out(case, c, on) for c in s.consents.values()],
-        coordinator=None if s.coordinator is None else CoordinatorOut(
-            user=s.coordinator.user, service=s.coordinator.service
-        ),
-        responsibility_group=s.responsibility_group is not None,
-        responsibility_group_services=list(s.responsibility_group or ()),
-        individual_plan=s.individual_plan,
-        actions=[
-            ActionOut(
-                id=a.id,
-                responsible_service=a.responsible_service,
-                evaluate_by=a.evaluate_by,
-                status=a.status,
-            )
-            for a in s.actions.values()
-        ],
-        level0_decision_overdue=case.level0_decision_overdue(on),
-        version=case.version,
-        child=None if child is None else ChildOut(
-            name=child["name"],
-            birth_date=child["birth_date"],
-            has_national_id=child["national_id"] is not None,
-        ),
-        concern=None if child is None else child["concern"],
-    )
-
-
-def _instant(text: str | None) -> datetime | None:
-    if text is None:
+def _pending_out(p: PendingHandoverView | None) -> PendingHandoverOut | None:
+    if p is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+    return PendingHandoverOut(
+        id=p.id, to_user=p.to_user, to_service=p.to_service, requested_by=p.requested_by,
+        requested_at=p.requested_at,
+    )
 
 
-def case_summary_out(f: CaseFacts, on: date) -> CaseSummaryOut:
-    """A row of the case list, with participants and consents as of a day."""
-    return CaseSummaryOut(
-        id=f.id,
-        status=f.status,
-        level=f.level,
-        municipality=f.municipality,
-        opened_at=_instant(f.opened_at),  # type: ignore[arg-type]
-        closed_at=_instant(f.closed_at),
-        holder=HolderOut(user=f.holder_user, service=f.holder_service),
-        pending_handover=None if f.pending_id is None else PendingHandoverOut(
-            id=UUID(f.pending_id),
-            to_user=f.pending_to_user or "",
-            to_service=f.pending_to_service or "",
-            requested_by=f.pending_requested_by or "",
-            requested_at=_instant(f.pending_requested_at),  # type: ignore[arg-type]
-        ),
+def _coordinator_out(c: CoordinatorView | None) -> CoordinatorOut | None:
+    return None if c is None else CoordinatorOut(user=c.user, service=c.service)
+
+
+def case_out(view: CaseView) -> CaseOut:
+    """The contract's case object, from the view model (which decided what shows)."""
+    child = view.child
+    return CaseOut(
+        id=view.id,
+        status=view.status,
+        level=view.level,
+        municipality=view.municipality,
+        age_band=view.age_band,
+        opened_at=view.opened_at,
+        closed_at=view.closed_at,
+        holder=HolderOut(user=view.holder_user, service=view.holder_service),
+        pending_handover=_pending_out(view.pending_handover),
         participants=[
-            ServiceRef(service=s) for s in sorted(f.participants) if f.is_taking_part(s, on)
+            ParticipantOut(service=p.service, sector=p.sector, role=p.role, user=p.user,
+                           since=p.since)
+            for p in view.participants
         ],
         consents=[
-            ConsentSummaryOut(
-                id=UUID(consent_id),
-                services=sorted(services),
-                valid_until=until,
-                status=status if status != "active" or until >= on else "expired",
-            )
-            for consent_id, (services, until, status) in sorted(f.consents.items())
+            ConsentOut(id=c.id, given_by=c.given_by, services=c.services,
+                       valid_until=c.valid_until, form=c.form, status=c.status)
+            for c in view.consents
         ],
-        coordinator=None if f.coordinator_user is None else CoordinatorOut(
-            user=f.coordinator_user, service=f.coordinator_service or ""
+        coordinator=_coordinator_out(view.coordinator),
+        responsibility_group=view.responsibility_group_services is not None,
+        responsibility_group_services=list(view.responsibility_group_services or ()),
+        individual_plan=view.individual_plan,
+        actions=[
+            ActionOut(id=a.id, responsible_service=a.responsible_service,
+                      evaluate_by=a.evaluate_by, status=a.status)
+            for a in view.actions
+        ],
+        level0_decision_overdue=view.level0_decision_overdue,
+        version=view.version,
+        child=None if child is None else ChildOut(
+            name=child.name, birth_date=child.birth_date, has_national_id=child.has_national_id,
         ),
-        responsibility_group=f.responsibility_group,
-        individual_plan=f.individual_plan,
-        version=f.version,
+        concern=None if child is None else child.concern,
+    )
+
+
+def case_summary_out(view: CaseSummaryView) -> CaseSummaryOut:
+    """A row of the case list."""
+    return CaseSummaryOut(
+        id=view.id,
+        status=view.status,
+        level=view.level,
+        municipality=view.municipality,
+        opened_at=view.opened_at,
+        closed_at=view.closed_at,
+        holder=HolderOut(user=view.holder_user, service=view.holder_service),
+        pending_handover=_pending_out(view.pending_handover),
+        participants=[ServiceRef(service=s) for s in view.participants],
+        consents=[
+            ConsentSummaryOut(id=c.id, services=c.services, valid_until=c.valid_until,
+                              status=c.status)
+            for c in view.consents
+        ],
+        coordinator=_coordinator_out(view.coordinator),
+        responsibility_group=view.responsibility_group,
+        individual_plan=view.individual_plan,
+        version=view.version,
+    )
+
+
+def case_list_out(view: CaseListView) -> CaseListOut:
+    return CaseListOut(
+        items=[case_summary_out(c) for c in view.items],
+        next=None if view.next is None else str(view.next),
+    )
+
+
+def log_out(view: LogView) -> LogOut:
+    return LogOut(entries=[
+        LogEntryOut(seq=e.seq, at=e.at, kind=e.kind, user=e.user, service=e.service,
+                    text=e.text, details=e.details)
+        for e in view.entries
+    ])
+
+
+def access_log_out(lines: list[AccessLine]) -> AccessLogOut:
+    return AccessLogOut(items=[
+        AccessLineOut(at=a.at, user=a.user, role=a.role, service=a.service, action=a.action)
+        for a in lines
+    ])
+
+
+def inbox_out(view: InboxView) -> InboxOut:
+    return InboxOut(
+        handovers=[
+            InboxHandoverOut(case=h.case, id=h.id, to_user=h.to_user, to_service=h.to_service,
+                             requested_by=h.requested_by, requested_at=h.requested_at)
+            for h in view.handovers
+        ],
+        actions_due=[
+            InboxActionOut(case=a.case, id=a.id, responsible_service=a.responsible_service,
+                           evaluate_by=a.evaluate_by)
+            for a in view.actions_due
+        ],
+        consents_expiring=[
+            InboxConsentOut(case=c.case, id=c.id, services=c.services, valid_until=c.valid_until)
+            for c in view.consents_expiring
+        ],
     )

@@ -15,7 +15,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from domain.values import Actor
-from stafettlogg.web.problems import ServiceStarting
+from stafettlogg.web.api.problems import ServiceStarting
 from stafettlogg.tokens import InvalidClaims, InvalidToken, actor_from_claims, verify_token
 
 STATE_KEY = "stafettlogg"

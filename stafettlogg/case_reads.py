@@ -1,0 +1,253 @@
+"""What the application answers about cases: the case list, a case, its log, its
+access log, the inbox and the child's details, each as a view of the view model
+(`stafettlogg/views.py`) with the access rules (`domain/access.py`) applied here,
+once. Every read of a case's content is written to its access log first.
+
+A mixin of `Stafettlogg` (`stafettlogg/application.py`); the queries over the
+views are `projections/case_queries.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain import errors
+from domain.access import may_see_case, may_see_content
+from domain.case import Case
+from domain.child import Child
+from domain.values import Actor
+from projections.case_log import LogItem, case_log
+from projections.case_queries import (
+    AccessLine,
+    access_lines,
+    case_candidates,
+    instant_of,
+    overdue_actions,
+)
+from projections.case_views import CaseFacts
+from stafettlogg.case_commands import SHREDDED
+from stafettlogg.keys import KeyShredded
+from stafettlogg.mapper import topic_of
+from stafettlogg.views import (
+    CaseListView,
+    CaseView,
+    ChildDetails,
+    ExpiringConsent,
+    InboxHandover,
+    InboxView,
+    LogEntryView,
+    LogView,
+    case_summary_view,
+    case_view,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from stafettlogg.keys import Sealer
+    from stafettlogg.read_models import ReadModels
+    from stafettlogg.unit_of_work import UnitOfWork
+
+# The inbox shows consents that end within this many days.
+CONSENT_WARNING_DAYS = 14
+
+
+class CaseReads:
+    """The case queries of the application."""
+
+    if TYPE_CHECKING:
+        clock: Callable[[], datetime]
+        sealer: Sealer
+        uow: UnitOfWork
+        read_models: ReadModels
+        events: Any
+        recorder: Any
+
+        def _require_case_work(self, actor: Actor) -> None: ...
+        def _visible_case(self, actor: Actor, case_id: UUID, on: date) -> Case: ...
+        def _log_read(self, actor: Actor, case_id: UUID, action: str, at: datetime) -> None: ...
+        def get_case(self, case_id: UUID) -> Case: ...
+
+    def case_ids(self, after: int = 0) -> Iterator[UUID]:
+        """Every case, oldest first (read from the notification log)."""
+        for _, case_id in self._case_positions(after):
+            yield case_id
+
+    def _case_positions(self, after: int) -> Iterator[tuple[int, UUID]]:
+        topic = topic_of(Case.created_by)
+        start = after + 1
+        while True:
+            batch = self.recorder.select_notifications(start, 500, topics=[topic])
+            if not batch:
+                return
+            for notification in batch:
+                yield notification.id, UUID(str(notification.originator_id))
+            start = batch[-1].id + 1
+
+    def list_cases(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        level: int | None = None,
+        holder_me: bool = False,
+        limit: int = 50,
+        after: int = 0,
+    ) -> tuple[list[CaseFacts], int | None]:
+        """The cases the actor may see, oldest first, a page at a time (from the case list).
+
+        Returns the page and the position to continue after (None on the last page).
+        A listing shows no personal data, so it is not an access to a case's content.
+        """
+        self._require_case_work(actor)
+        today = self.clock().date()
+        page: list[CaseFacts] = []
+        position = after
+        while True:
+            candidates = self._case_rows(
+                actor, status=status, level=level, holder_me=holder_me, after=position,
+                limit=max(limit * 2, 100),
+            )
+            if not candidates:
+                return page, None
+            for facts in candidates:
+                position = facts.position
+                if not may_see_case(facts, actor, today):
+                    continue
+                if len(page) == limit:
+                    return page, page[-1].position
+                page.append(facts)
+
+    def _case_rows(
+        self, actor: Actor, *, status: str | None = None, level: int | None = None,
+        holder_me: bool = False, after: int = 0, limit: int = 100,
+    ) -> list[CaseFacts]:
+        """Rows of the case list that may be visible to the actor (the rules decide)."""
+        self.read_models.catch_up()  # read your own writes
+        return case_candidates(
+            self.read_models.views, actor, status=status, level=level, holder_me=holder_me,
+            after=after, limit=limit,
+        )
+
+    def case_list(
+        self, actor: Actor, *, status: str | None = None, level: int | None = None,
+        holder_me: bool = False, limit: int = 50, after: int = 0,
+    ) -> CaseListView:
+        """A page of the case list as its reader sees it today."""
+        page, last = self.list_cases(
+            actor, status=status, level=level, holder_me=holder_me, limit=limit, after=after,
+        )
+        today = self.clock().date()
+        return CaseListView(items=[case_summary_view(f, today) for f in page], next=last)
+
+    def read_case(self, actor: Actor, case_id: UUID, *, action: str = "read-case") -> Case:
+        """A case as its reader may see it; the read is recorded in its access log."""
+        now = self.clock()
+        case = self._visible_case(actor, case_id, now.date())
+        self._log_read(actor, case_id, action, now)
+        return case
+
+    def read_case_view(self, actor: Actor, case_id: UUID) -> CaseView:
+        """The case as its reader may see it today, the child's personal data only
+        for the services taking part; the read is recorded in its access log."""
+        case = self.read_case(actor, case_id)
+        today = self.clock().date()
+        child = self.child_details(case_id) if may_see_content(case, actor, today) else None
+        return case_view(case, today, child)
+
+    def case_view(self, case: Case) -> CaseView:
+        """A case as a command left it, for its answer: no personal data."""
+        return case_view(case, self.clock().date())
+
+    def may_see_content(self, actor: Actor, case: Case) -> bool:
+        return may_see_content(case, actor, self.clock().date())
+
+    def read_log(self, actor: Actor, case_id: UUID) -> LogView:
+        """The case log, for the services taking part; recorded in the access log."""
+        now = self.clock()
+        case = self._visible_case(actor, case_id, now.date())
+        if not may_see_content(case, actor, now.date()):
+            raise errors.Forbidden("Bare tjenester som er med i saken, kan lese loggen.")
+        self._log_read(actor, case_id, "read-log", now)
+        return LogView(entries=self.case_log(case_id))
+
+    def read_access_log(self, actor: Actor, case_id: UUID) -> list[AccessLine]:
+        """Who read or changed the case; reading it is itself recorded."""
+        now = self.clock()
+        self._visible_case(actor, case_id, now.date())
+        self._log_read(actor, case_id, "read-access-log", now)
+        self.read_models.catch_up()
+        return access_lines(self.read_models.views, case_id)
+
+    def inbox(self, actor: Actor) -> InboxView:
+        """What waits for the caller: handovers to them, overdue actions, ending consents."""
+        self._require_case_work(actor)
+        today = self.clock().date()
+        soon = today + timedelta(days=CONSENT_WARNING_DAYS)
+        open_cases = [
+            f for f in self._case_rows(actor, status="open", limit=1_000_000)
+            if may_see_case(f, actor, today)
+        ]
+        handovers = [
+            InboxHandover(
+                case=f.id, id=UUID(f.pending_id), to_user=f.pending_to_user or "",
+                to_service=f.pending_to_service or "", requested_by=f.pending_requested_by or "",
+                requested_at=instant_of(f.pending_requested_at or ""),
+            )
+            for f in open_cases
+            if f.pending_id is not None and f.pending_recipient == (actor.user, actor.service)
+        ]
+        readable = {f.id: f for f in open_cases if may_see_content(f, actor, today)}
+        actions = [
+            a for a in overdue_actions(self.read_models.views, actor.service, today)
+            if a.case in readable
+        ]
+        consents = [
+            ExpiringConsent(case=f.id, id=UUID(consent_id), services=sorted(services),
+                            valid_until=until)
+            for f in readable.values()
+            for consent_id, (services, until, status) in sorted(f.consents.items())
+            if status == "active" and today <= until <= soon
+        ]
+        return InboxView(handovers=handovers, actions_due=actions, consents_expiring=consents)
+
+    def open_case_for_child(self, child_id: UUID) -> UUID | None:
+        try:
+            return self.uow.load(Child, child_id).open_case
+        except AggregateNotFoundError:
+            return None
+
+    def _open(self, child_id: UUID, sealed: bytes | None) -> str | None:
+        try:
+            return self.sealer.open(child_id, sealed)
+        except KeyShredded:
+            return SHREDDED
+
+    def child_details(self, case_id: UUID) -> ChildDetails:
+        """The child's personal data, opened. Only for someone who may see the case."""
+        case = self.get_case(case_id)
+        opened = next(iter(self.events.get(case_id, lte=1)))
+        child_id = case.state.child_id
+        return ChildDetails(
+            name=self._open(child_id, opened.child_name),  # type: ignore[attr-defined]
+            birth_date=self._open(child_id, opened.birth_date),  # type: ignore[attr-defined]
+            national_id=self._open(child_id, opened.national_id),  # type: ignore[attr-defined]
+            concern=self._open(child_id, opened.concern),  # type: ignore[attr-defined]
+        )
+
+    def case_log(self, case_id: UUID) -> list[LogEntryView]:
+        """Every recorded step, in order, with its free text opened."""
+        case = self.get_case(case_id)
+        items: list[LogItem] = case_log(self.events.get(case_id))
+        return [
+            LogEntryView(
+                seq=item.seq, at=item.at, kind=item.kind, user=item.user, service=item.service,
+                text=self._open(case.state.child_id, item.sealed_text), details=item.details,
+            )
+            for item in items
+        ]

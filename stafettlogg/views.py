@@ -1,0 +1,260 @@
+"""The view model: what a reader is shown of a case, decided once for every page
+and every API answer.
+
+The application builds these (`Stafettlogg.read_case_view`, `case_list`,
+`read_log`, `read_access_log`, `inbox`) with the access rules applied: a reader
+who may not see the child's personal data gets `child=None`; only services still
+taking part on the day are listed; a consent's status is as of the day (one whose
+last day has passed is expired, recorded or not); the level-0 decision is overdue
+by the domain's deadline. The JSON API (`stafettlogg/web/schemas.py`) and the
+pages render these without deciding anything again.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain.case import Case
+from domain.consent import consent_status
+from projections.case_queries import AccessLine, DueAction, instant_of
+from projections.case_views import CaseFacts
+
+__all__ = [
+    "AccessLine", "ActionView", "CaseListView", "CaseSummaryView", "CaseView", "ChildDetails",
+    "ConsentView", "CoordinatorView", "DueAction", "ExpiringConsent", "InboxHandover",
+    "InboxView", "LogEntryView", "LogView", "ParticipantView", "PendingHandoverView",
+    "case_summary_view", "case_view",
+]
+
+
+class ChildDetails(msgspec.Struct, frozen=True):
+    """The child's personal data, opened (`[slettet]` once the child is forgotten)."""
+
+    name: str | None
+    birth_date: str | None
+    national_id: str | None
+    concern: str | None
+
+    @property
+    def has_national_id(self) -> bool:
+        return self.national_id is not None
+
+
+class PendingHandoverView(msgspec.Struct, frozen=True):
+    id: UUID
+    to_user: str
+    to_service: str
+    requested_by: str
+    requested_at: datetime
+
+
+class ParticipantView(msgspec.Struct, frozen=True):
+    service: str
+    sector: str
+    role: str
+    user: str | None
+    since: datetime
+
+
+class ConsentView(msgspec.Struct, frozen=True):
+    id: UUID
+    given_by: str
+    services: list[str]
+    valid_until: date
+    form: str
+    status: str  # active, expired or withdrawn, as of the day
+
+
+class CoordinatorView(msgspec.Struct, frozen=True):
+    user: str
+    service: str
+
+
+class ActionView(msgspec.Struct, frozen=True):
+    id: UUID
+    responsible_service: str
+    evaluate_by: date
+    status: str
+
+
+class CaseView(msgspec.Struct, frozen=True):
+    """A case as its reader may see it on a day."""
+
+    id: UUID
+    status: str
+    level: int
+    municipality: str
+    age_band: str
+    opened_at: datetime
+    closed_at: datetime | None
+    holder_user: str
+    holder_service: str
+    pending_handover: PendingHandoverView | None
+    participants: list[ParticipantView]
+    consents: list[ConsentView]
+    coordinator: CoordinatorView | None
+    responsibility_group_services: list[str] | None
+    individual_plan: bool
+    actions: list[ActionView]
+    level0_decision_overdue: bool
+    version: int
+    child: ChildDetails | None = None
+
+
+def case_view(case: Case, on: date, child: ChildDetails | None = None) -> CaseView:
+    """The view of a case on a day; `child` only for a reader who may see it."""
+    s = case.state
+    pending = s.pending_handover
+    return CaseView(
+        id=case.id,
+        status=s.status,
+        level=s.level,
+        municipality=s.municipality,
+        age_band=s.age_band,
+        opened_at=s.opened_at,
+        closed_at=s.closed_at,
+        holder_user=s.holder_user,
+        holder_service=s.holder_service,
+        pending_handover=None if pending is None else PendingHandoverView(
+            id=pending.id, to_user=pending.to_user, to_service=pending.to_service,
+            requested_by=pending.requested_by, requested_at=pending.requested_at,
+        ),
+        participants=[
+            ParticipantView(service=p.service, sector=p.sector, role=p.role, user=p.user,
+                            since=p.since)
+            for p in s.participants.values()
+            if case.is_taking_part(p.service, on)
+        ],
+        consents=[
+            ConsentView(id=c.id, given_by=c.given_by, services=list(c.services),
+                        valid_until=c.valid_until, form=c.form,
+                        status=case.consent_status(c, on))
+            for c in s.consents.values()
+        ],
+        coordinator=None if s.coordinator is None else CoordinatorView(
+            user=s.coordinator.user, service=s.coordinator.service
+        ),
+        responsibility_group_services=(
+            None if s.responsibility_group is None else list(s.responsibility_group)
+        ),
+        individual_plan=s.individual_plan,
+        actions=[
+            ActionView(id=a.id, responsible_service=a.responsible_service,
+                       evaluate_by=a.evaluate_by, status=a.status)
+            for a in s.actions.values()
+        ],
+        level0_decision_overdue=case.level0_decision_overdue(on),
+        version=case.version,
+        child=child,
+    )
+
+
+class ConsentSummaryView(msgspec.Struct, frozen=True):
+    id: UUID
+    services: list[str]
+    valid_until: date
+    status: str
+
+
+class CaseSummaryView(msgspec.Struct, frozen=True):
+    """A case as the case list shows it: no personal data, no free text."""
+
+    id: UUID
+    status: str
+    level: int
+    municipality: str
+    opened_at: datetime
+    closed_at: datetime | None
+    holder_user: str
+    holder_service: str
+    pending_handover: PendingHandoverView | None
+    participants: list[str]  # services taking part on the day
+    consents: list[ConsentSummaryView]
+    coordinator: CoordinatorView | None
+    responsibility_group: bool
+    individual_plan: bool
+    version: int
+
+
+def case_summary_view(f: CaseFacts, on: date) -> CaseSummaryView:
+    """A row of the case list, with participants and consents as of a day."""
+    return CaseSummaryView(
+        id=f.id,
+        status=f.status,
+        level=f.level,
+        municipality=f.municipality,
+        opened_at=instant_of(f.opened_at),
+        closed_at=None if f.closed_at is None else instant_of(f.closed_at),
+        holder_user=f.holder_user,
+        holder_service=f.holder_service,
+        pending_handover=None if f.pending_id is None else PendingHandoverView(
+            id=UUID(f.pending_id),
+            to_user=f.pending_to_user or "",
+            to_service=f.pending_to_service or "",
+            requested_by=f.pending_requested_by or "",
+            requested_at=instant_of(f.pending_requested_at or ""),
+        ),
+        participants=[s for s in sorted(f.participants) if f.is_taking_part(s, on)],
+        consents=[
+            ConsentSummaryView(id=UUID(consent_id), services=sorted(services), valid_until=until,
+                               status=consent_status(status, until, on))
+            for consent_id, (services, until, status) in sorted(f.consents.items())
+        ],
+        coordinator=None if f.coordinator_user is None else CoordinatorView(
+            user=f.coordinator_user, service=f.coordinator_service or ""
+        ),
+        responsibility_group=f.responsibility_group,
+        individual_plan=f.individual_plan,
+        version=f.version,
+    )
+
+
+class CaseListView(msgspec.Struct, frozen=True):
+    items: list[CaseSummaryView]
+    next: int | None  # the position to continue after; None on the last page
+
+
+class LogEntryView(msgspec.Struct, frozen=True):
+    """One recorded step, its free text opened (`[slettet]` once forgotten)."""
+
+    seq: int
+    at: datetime
+    kind: str
+    user: str
+    service: str | None
+    text: str | None
+    details: dict[str, Any]
+
+
+class LogView(msgspec.Struct, frozen=True):
+    entries: list[LogEntryView]
+
+
+class InboxHandover(msgspec.Struct, frozen=True):
+    """A baton waiting for the reader to accept or decline."""
+
+    case: UUID
+    id: UUID
+    to_user: str
+    to_service: str
+    requested_by: str
+    requested_at: datetime
+
+
+class ExpiringConsent(msgspec.Struct, frozen=True):
+    case: UUID
+    id: UUID
+    services: list[str]
+    valid_until: date
+
+
+class InboxView(msgspec.Struct, frozen=True):
+    """What waits for the reader: batons, actions past their date, consents ending."""
+
+    handovers: list[InboxHandover]
+    actions_due: list[DueAction]
+    consents_expiring: list[ExpiringConsent]
