@@ -41,6 +41,9 @@ class Backend(Protocol):
     def ping(self, app: Application[Any], timeout: float) -> None:
         """Raise unless the event store answers."""
 
+    def views_shareable(self) -> bool:
+        """Whether another process can open the views (a file or a database, not memory)."""
+
 
 def backend_for(settings: Settings) -> Backend:
     return PostgresBackend(settings) if settings.backend == "postgres" else SqliteBackend(settings)
@@ -94,6 +97,9 @@ class SqliteBackend:
     def ping(self, app: Application[Any], timeout: float) -> None:
         app.recorder.max_notification_id()
 
+    def views_shareable(self) -> bool:
+        return not self.settings.views_path.startswith("file:")  # a shared-cache memory db
+
 
 class PostgresBackend:
     """eventsourcing's Postgres module (through `stafettlogg.postgres.Factory`, which
@@ -146,3 +152,6 @@ class PostgresBackend:
         from stafettlogg.postgres import ping
 
         ping(self.datastore(app), timeout)
+
+    def views_shareable(self) -> bool:
+        return True

@@ -98,11 +98,6 @@ def provide_app(state: State) -> Stafettlogg:
     return app  # type: ignore[no-any-return]
 
 
-def _shareable(settings: Settings) -> bool:
-    """Whether another process can open the views (a file or PostgreSQL, not memory)."""
-    return settings.backend == "postgres" or not settings.views_path.startswith("file:")
-
-
 def _start(settings: Settings, given: Stafettlogg | None) -> Stafettlogg:
     """Open the application (unless given) and start keeping its views current."""
     instance = given if given is not None else Stafettlogg(settings)
@@ -112,7 +107,9 @@ def _start(settings: Settings, given: Stafettlogg | None) -> Stafettlogg:
         # store (a given application, as in tests, follows its own clock: a thread).
         instance.start_background(
             on_error=_projection_failed,
-            release_in_process=releaser.main if given is None and _shareable(settings) else None,
+            release_in_process=(
+                releaser.main if given is None and instance.backend.views_shareable() else None
+            ),
         )
     except BaseException:
         if given is None:
