@@ -12,9 +12,10 @@ queries over these tables are beside them, in `projections/case_queries.py`.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
+
+import msgspec
 
 from domain import events as ev
 from domain.aggregate import DomainEvent
@@ -22,9 +23,8 @@ from domain.consent import is_consent_active
 from projections.statistics import instant
 
 
-@dataclass
-class CaseFacts:
-    """A case as the case list knows it."""
+class CaseFacts(msgspec.Struct, kw_only=True):
+    """A case as the case list knows it (a row of the views, typed)."""
 
     id: UUID
     position: int
@@ -46,9 +46,9 @@ class CaseFacts:
     pending_to_service: str | None
     pending_requested_by: str | None
     pending_requested_at: str | None
-    participants: set[str] = field(default_factory=set)
+    participants: set[str] = msgspec.field(default_factory=set)
     # consent id -> (services, valid_until, status)
-    consents: dict[str, tuple[set[str], date, str]] = field(default_factory=dict)
+    consents: dict[str, tuple[set[str], date, str]] = msgspec.field(default_factory=dict)
 
     # The questions domain/access.py asks of a case --------------------------------
 

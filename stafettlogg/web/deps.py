@@ -7,7 +7,7 @@
   (`"2"` is not 2).
 * `Options` (If-Match and Idempotency-Key) and `IdempotencyOnly`: the request
   protocol as dependencies, turned into the application's `CommandOptions`.
-* `CaseStep`: all of that for one command on a case, so that a handler is one line.
+* `CaseCall`: all of that for one command on a case, so that a handler is one line.
 * `versioned`: one way to answer with a case's version as its ETag, and to say that
   an answer is a remembered one (`Idempotent-Replayed`).
 """
@@ -106,10 +106,14 @@ async def provide_idempotency(
     return await _idempotency(request, idempotency_key)
 
 
-class Step:
+class Call:
     """One command on a case, as a request asks for it: the application, the caller,
     the request protocol's options and the body. `run` is the whole of a handler's
-    work: decode the body strictly, call the command off the event loop."""
+    work: decode the body strictly, call the command off the event loop.
+
+    (Its dependency is named `call`: a dependency must not share its name with a
+    body field, or Litestar takes the field's validation error for the dependency's
+    and answers 500.)"""
 
     def __init__(
         self, request: Request[Any, Any, Any], app: Stafettlogg, actor: Actor,
@@ -135,19 +139,19 @@ class Step:
 
 Options = NamedDependency[CommandOptions]
 IdempotencyOnly = NamedDependency[Idempotency | None]
-CaseStep = NamedDependency[Step]
+CaseCall = NamedDependency[Call]
 
 
-async def provide_step(
+async def provide_call(
     request: Request[Any, Any, Any], app: App, actor: Caller, options: Options,
-) -> Step:
-    return Step(request, app, actor, options)
+) -> Call:
+    return Call(request, app, actor, options)
 
 
 DEPENDENCIES = {
     "options": Provide(provide_options),
     "idempotency": Provide(provide_idempotency),
-    "step": Provide(provide_step),
+    "call": Provide(provide_call),
 }
 
 

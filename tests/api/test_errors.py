@@ -170,6 +170,10 @@ BAD_INPUT: dict[str, Bad] = {
     "missing nested field": Bad("POST", f"{API}/cases", {"child": {}, "concern": "Uro."},
                                 "child.name", "missing"),
     "wrong type": Bad("POST", "entries", {"kind": "note", "text": 5}, "text", "str"),
+    # A field named like something the handler is given (a dependency) is still the
+    # caller's mistake, not the server's.
+    "level-0 step of the wrong type": Bad("POST", "level0-steps", {"step": 5, "text": "Steg."},
+                                          "step", "str"),
     "string for a list": Bad("POST", "meetings", {
         "held_on": "2026-03-01", "services": "hauge-skole", "minutes": "Møte."},
         "services", "array"),

@@ -48,7 +48,7 @@ from stafettlogg.web.api.schemas import (
 from stafettlogg.web.deps import (
     App,
     Caller,
-    CaseStep,
+    CaseCall,
     IdempotencyOnly,
     off_loop,
     strictly,
@@ -141,133 +141,133 @@ class CaseController(Controller):
     # Steps that add something -------------------------------------------------------
 
     @post("/{case_id:uuid}/entries", status_code=201, responses=WRITE_ERRORS)
-    async def add_entry(self, step: CaseStep, case_id: CaseId, data: JSONBody[EntryIn]
+    async def add_entry(self, call: CaseCall, case_id: CaseId, data: JSONBody[EntryIn]
                         ) -> Response[CreatedOut]:
-        return created(await step.run(step.app.add_entry, case_id, data=data), "entry")
+        return created(await call.run(call.app.add_entry, case_id, data=data), "entry")
 
     @post("/{case_id:uuid}/level0-steps", status_code=201, responses=WRITE_ERRORS)
-    async def record_level0_step(self, step: CaseStep, case_id: CaseId,
+    async def record_level0_step(self, call: CaseCall, case_id: CaseId,
                                  data: JSONBody[Level0StepIn]) -> Response[CreatedOut]:
-        outcome = await step.run(step.app.record_level0_step, case_id, data=data)
+        outcome = await call.run(call.app.record_level0_step, case_id, data=data)
         return created(outcome, "level0-step")
 
     @post("/{case_id:uuid}/consents", status_code=201, responses=WRITE_ERRORS)
-    async def register_consent(self, step: CaseStep, case_id: CaseId, data: JSONBody[ConsentIn]
+    async def register_consent(self, call: CaseCall, case_id: CaseId, data: JSONBody[ConsentIn]
                                ) -> Response[CreatedOut]:
-        return created(await step.run(step.app.register_consent, case_id, data=data), "consent")
+        return created(await call.run(call.app.register_consent, case_id, data=data), "consent")
 
     @post("/{case_id:uuid}/handovers", status_code=201, responses=WRITE_ERRORS)
-    async def request_handover(self, step: CaseStep, case_id: CaseId, data: JSONBody[HandoverIn]
+    async def request_handover(self, call: CaseCall, case_id: CaseId, data: JSONBody[HandoverIn]
                                ) -> Response[HandoverOut]:
-        return handover_created(await step.run(step.app.request_handover, case_id, data=data))
+        return handover_created(await call.run(call.app.request_handover, case_id, data=data))
 
     @post("/{case_id:uuid}/meetings", status_code=201, responses=WRITE_ERRORS)
-    async def hold_meeting(self, step: CaseStep, case_id: CaseId, data: JSONBody[MeetingIn]
+    async def hold_meeting(self, call: CaseCall, case_id: CaseId, data: JSONBody[MeetingIn]
                            ) -> Response[CreatedOut]:
-        return created(await step.run(step.app.hold_meeting, case_id, data=data), "meeting")
+        return created(await call.run(call.app.hold_meeting, case_id, data=data), "meeting")
 
     @post("/{case_id:uuid}/actions", status_code=201, responses=WRITE_ERRORS)
-    async def agree_action(self, step: CaseStep, case_id: CaseId, data: JSONBody[ActionIn]
+    async def agree_action(self, call: CaseCall, case_id: CaseId, data: JSONBody[ActionIn]
                            ) -> Response[CreatedOut]:
-        return created(await step.run(step.app.agree_action, case_id, data=data), "action")
+        return created(await call.run(call.app.agree_action, case_id, data=data), "action")
 
     @post("/{case_id:uuid}/actions/{action_id:uuid}/evaluations", status_code=201,
           responses=WRITE_ERRORS)
-    async def evaluate_action(self, step: CaseStep, case_id: CaseId, action_id: FromPath[UUID],
+    async def evaluate_action(self, call: CaseCall, case_id: CaseId, action_id: FromPath[UUID],
                               data: JSONBody[EvaluationIn]) -> Response[CreatedOut]:
-        outcome = await step.run(step.app.evaluate_action, case_id, action_id, data=data)
+        outcome = await call.run(call.app.evaluate_action, case_id, action_id, data=data)
         return created(outcome._replace(result=action_id), "evaluation")
 
     @post("/{case_id:uuid}/satisfaction", status_code=201, responses=WRITE_ERRORS)
-    async def record_satisfaction(self, step: CaseStep, case_id: CaseId,
+    async def record_satisfaction(self, call: CaseCall, case_id: CaseId,
                                   data: JSONBody[SatisfactionIn]) -> Response[CreatedOut]:
-        outcome = await step.run(step.app.record_satisfaction, case_id, data=data)
+        outcome = await call.run(call.app.record_satisfaction, case_id, data=data)
         return created(outcome, "satisfaction")
 
     @post("/{case_id:uuid}/participants", status_code=201, responses=WRITE_ERRORS)
-    async def add_participant(self, step: CaseStep, case_id: CaseId,
+    async def add_participant(self, call: CaseCall, case_id: CaseId,
                               data: JSONBody[ParticipantIn]) -> Response[CaseOut]:
-        body = await step.body(data)  # `role` is not asked for: the service's part decides
-        outcome = await step.run(step.app.add_participant, case_id, service=body.service,
+        body = await call.body(data)  # `role` is not asked for: the service's part decides
+        outcome = await call.run(call.app.add_participant, case_id, service=body.service,
                                  user=body.user)
-        return case_answer(outcome, step.app, 201)
+        return case_answer(outcome, call.app, 201)
 
     # Steps that change the case -----------------------------------------------------
 
     @post("/{case_id:uuid}/level", status_code=200, responses=WRITE_ERRORS)
-    async def change_level(self, step: CaseStep, case_id: CaseId, data: JSONBody[LevelIn]
+    async def change_level(self, call: CaseCall, case_id: CaseId, data: JSONBody[LevelIn]
                            ) -> Response[CaseOut]:
-        return case_answer(await step.run(step.app.change_level, case_id, data=data), step.app)
+        return case_answer(await call.run(call.app.change_level, case_id, data=data), call.app)
 
     @post("/{case_id:uuid}/consents/{consent_id:uuid}/withdraw", status_code=200,
           responses=WRITE_ERRORS)
-    async def withdraw_consent(self, step: CaseStep, case_id: CaseId, consent_id: FromPath[UUID],
+    async def withdraw_consent(self, call: CaseCall, case_id: CaseId, consent_id: FromPath[UUID],
                                data: JSONBody[ReasonIn]) -> Response[CaseOut]:
-        outcome = await step.run(step.app.withdraw_consent, case_id, consent_id, data=data)
-        return case_answer(outcome, step.app)
+        outcome = await call.run(call.app.withdraw_consent, case_id, consent_id, data=data)
+        return case_answer(outcome, call.app)
 
     @delete("/{case_id:uuid}/participants/{service_id:str}", status_code=200,
             responses=WRITE_ERRORS)
-    async def remove_participant(self, step: CaseStep, case_id: CaseId,
+    async def remove_participant(self, call: CaseCall, case_id: CaseId,
                                  service_id: FromPath[str]) -> Response[CaseOut]:
-        outcome = await step.run(step.app.remove_participant, case_id, service=service_id)
-        return case_answer(outcome, step.app)
+        outcome = await call.run(call.app.remove_participant, case_id, service=service_id)
+        return case_answer(outcome, call.app)
 
     @post("/{case_id:uuid}/handovers/{handover_id:uuid}/accept", status_code=200,
           responses=WRITE_ERRORS)
-    async def accept_handover(self, step: CaseStep, case_id: CaseId,
+    async def accept_handover(self, call: CaseCall, case_id: CaseId,
                               handover_id: FromPath[UUID]) -> Response[CaseOut]:
-        outcome = await step.run(step.app.accept_handover, case_id, handover_id)
-        return case_answer(outcome, step.app)
+        outcome = await call.run(call.app.accept_handover, case_id, handover_id)
+        return case_answer(outcome, call.app)
 
     @post("/{case_id:uuid}/handovers/{handover_id:uuid}/decline", status_code=200,
           responses=WRITE_ERRORS)
-    async def decline_handover(self, step: CaseStep, case_id: CaseId, handover_id: FromPath[UUID],
+    async def decline_handover(self, call: CaseCall, case_id: CaseId, handover_id: FromPath[UUID],
                                data: JSONBody[ReasonIn]) -> Response[CaseOut]:
-        outcome = await step.run(step.app.decline_handover, case_id, handover_id, data=data)
-        return case_answer(outcome, step.app)
+        outcome = await call.run(call.app.decline_handover, case_id, handover_id, data=data)
+        return case_answer(outcome, call.app)
 
     @post("/{case_id:uuid}/handovers/{handover_id:uuid}/cancel", status_code=200,
           responses=WRITE_ERRORS)
-    async def cancel_handover(self, step: CaseStep, case_id: CaseId,
+    async def cancel_handover(self, call: CaseCall, case_id: CaseId,
                               handover_id: FromPath[UUID]) -> Response[CaseOut]:
-        outcome = await step.run(step.app.cancel_handover, case_id, handover_id)
-        return case_answer(outcome, step.app)
+        outcome = await call.run(call.app.cancel_handover, case_id, handover_id)
+        return case_answer(outcome, call.app)
 
     @post("/{case_id:uuid}/coordinator", status_code=200, responses=WRITE_ERRORS)
-    async def appoint_coordinator(self, step: CaseStep, case_id: CaseId,
+    async def appoint_coordinator(self, call: CaseCall, case_id: CaseId,
                                   data: JSONBody[CoordinatorIn]) -> Response[CaseOut]:
-        outcome = await step.run(step.app.appoint_coordinator, case_id, data=data)
-        return case_answer(outcome, step.app)
+        outcome = await call.run(call.app.appoint_coordinator, case_id, data=data)
+        return case_answer(outcome, call.app)
 
     @delete("/{case_id:uuid}/coordinator", status_code=200, responses=WRITE_ERRORS)
-    async def release_coordinator(self, step: CaseStep, case_id: CaseId) -> Response[CaseOut]:
-        return case_answer(await step.run(step.app.release_coordinator, case_id), step.app)
+    async def release_coordinator(self, call: CaseCall, case_id: CaseId) -> Response[CaseOut]:
+        return case_answer(await call.run(call.app.release_coordinator, case_id), call.app)
 
     @post("/{case_id:uuid}/responsibility-group", status_code=200, responses=WRITE_ERRORS)
-    async def establish_responsibility_group(self, step: CaseStep, case_id: CaseId,
+    async def establish_responsibility_group(self, call: CaseCall, case_id: CaseId,
                                              data: JSONBody[GroupIn]) -> Response[CaseOut]:
-        outcome = await step.run(step.app.establish_responsibility_group, case_id, data=data)
-        return case_answer(outcome, step.app)
+        outcome = await call.run(call.app.establish_responsibility_group, case_id, data=data)
+        return case_answer(outcome, call.app)
 
     @delete("/{case_id:uuid}/responsibility-group", status_code=200, responses=WRITE_ERRORS)
-    async def dissolve_responsibility_group(self, step: CaseStep, case_id: CaseId
+    async def dissolve_responsibility_group(self, call: CaseCall, case_id: CaseId
                                             ) -> Response[CaseOut]:
-        outcome = await step.run(step.app.dissolve_responsibility_group, case_id)
-        return case_answer(outcome, step.app)
+        outcome = await call.run(call.app.dissolve_responsibility_group, case_id)
+        return case_answer(outcome, call.app)
 
     @post("/{case_id:uuid}/individual-plan", status_code=200, responses=WRITE_ERRORS)
-    async def start_individual_plan(self, step: CaseStep, case_id: CaseId) -> Response[CaseOut]:
-        return case_answer(await step.run(step.app.start_individual_plan, case_id), step.app)
+    async def start_individual_plan(self, call: CaseCall, case_id: CaseId) -> Response[CaseOut]:
+        return case_answer(await call.run(call.app.start_individual_plan, case_id), call.app)
 
     @delete("/{case_id:uuid}/individual-plan", status_code=200, responses=WRITE_ERRORS)
-    async def end_individual_plan(self, step: CaseStep, case_id: CaseId) -> Response[CaseOut]:
-        return case_answer(await step.run(step.app.end_individual_plan, case_id), step.app)
+    async def end_individual_plan(self, call: CaseCall, case_id: CaseId) -> Response[CaseOut]:
+        return case_answer(await call.run(call.app.end_individual_plan, case_id), call.app)
 
     @post("/{case_id:uuid}/close", status_code=200, responses=WRITE_ERRORS)
-    async def close_case(self, step: CaseStep, case_id: CaseId, data: JSONBody[CloseIn]
+    async def close_case(self, call: CaseCall, case_id: CaseId, data: JSONBody[CloseIn]
                          ) -> Response[CaseOut]:
-        return case_answer(await step.run(step.app.close_case, case_id, data=data), step.app)
+        return case_answer(await call.run(call.app.close_case, case_id, data=data), call.app)
 
 
 @get("/v1/inbox", tags=["saker"], summary="Innboksen", responses=READ_ERRORS,
