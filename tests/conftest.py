@@ -86,6 +86,30 @@ def app(data_dir: Path) -> Iterator[Stafettlogg]:
     application.close()
 
 
+class MovableClock:
+    """The service's clock, which a test moves forward to see what a later day shows."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(T0)
+
+
+@pytest.fixture
+def app_on_clock(data_dir: Path, clock: MovableClock) -> Iterator[Stafettlogg]:
+    """The application with the registered services, on a clock the test moves."""
+    application = Stafettlogg(settings_for(data_dir), clock=clock)
+    register_services(application)
+    yield application
+    application.close()
+
+
 def register_services(app: Stafettlogg) -> None:
     for service_id, name, sector, municipalities in [
         ("bhg-solsikken", "Solsikken barnehage", "barnehage", ["4225"]),

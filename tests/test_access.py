@@ -4,9 +4,7 @@ whether or not anything has been written since. Both backends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -14,64 +12,43 @@ from domain import errors
 from domain.access import may_see_statistics
 from domain.values import Actor
 from stafettlogg.application import Stafettlogg
-from tests.conftest import KARI, PER, T0, register_services, settings_for
+from tests.conftest import KARI, PER, T0, MovableClock
 
 LAST_DAY = date(2026, 3, 20)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture
-def service(data_dir: Path, clock: Clock) -> Iterator[Stafettlogg]:
-    app = Stafettlogg(settings_for(data_dir), clock=clock)
-    register_services(app)
-    yield app
-    app.close()
-
-
 def test_the_recipient_of_a_pending_handover_stops_reading_the_day_after_the_consent_ends(
-    service: Stafettlogg, clock: Clock,
+    app_on_clock: Stafettlogg, clock: MovableClock,
 ) -> None:
     """Kari asks Per to take the baton under a consent that ends on the 20th. Per may
     read the case to decide, up to the 20th; on the 21st he may not, nor find it in his
     inbox, although nothing has been written to the case since."""
-    case = service.open_case(KARI, child_name="Emil Strand", concern="Emil er urolig.")
-    service.record_level0_step(KARI, case.id, step="beslutning", text="Vi deler med skolen.")
-    service.register_consent(
+    case = app_on_clock.open_case(KARI, child_name="Emil Strand", concern="Emil er urolig.")
+    app_on_clock.record_level0_step(KARI, case.id, step="beslutning", text="Vi deler med skolen.")
+    app_on_clock.register_consent(
         KARI, case.id, given_by="guardian", services=["hauge-skole"],
         purpose="Overgang til skolen", valid_until=LAST_DAY, form="written",
     )
-    service.request_handover(KARI, case.id, to_user="per", to_service="hauge-skole")
-    version = service.get_case(case.id).version
+    app_on_clock.request_handover(KARI, case.id, to_user="per", to_service="hauge-skole")
+    version = app_on_clock.get_case(case.id).version
 
     clock.now = datetime.combine(LAST_DAY, T0.timetz())
-    assert service.read_case(PER, case.id).id == case.id
-    assert service.may_see_content(PER, service.get_case(case.id))
-    assert [h.case for h in service.inbox(PER).handovers] == [case.id]
+    assert app_on_clock.read_case(PER, case.id).id == case.id
+    assert app_on_clock.may_see_content(PER, app_on_clock.get_case(case.id))
+    assert [h.case for h in app_on_clock.inbox(PER).handovers] == [case.id]
 
     clock.now += timedelta(days=1)
     with pytest.raises(errors.NotFound):
-        service.read_case(PER, case.id)
+        app_on_clock.read_case(PER, case.id)
     with pytest.raises(errors.NotFound):
-        service.read_log(PER, case.id)
-    assert not service.may_see_content(PER, service.get_case(case.id))
-    assert service.inbox(PER).handovers == []
-    assert service.list_cases(PER)[0] == []
+        app_on_clock.read_log(PER, case.id)
+    assert not app_on_clock.may_see_content(PER, app_on_clock.get_case(case.id))
+    assert app_on_clock.inbox(PER).handovers == []
+    assert app_on_clock.list_cases(PER)[0] == []
     # Nothing was written to the case: the expiry is not recorded yet, and it is the
     # day, not a recorded event, that ends the access.
-    assert service.get_case(case.id).version == version
-    assert service.read_case(KARI, case.id).id == case.id
+    assert app_on_clock.get_case(case.id).version == version
+    assert app_on_clock.read_case(KARI, case.id).id == case.id
 
 
 EVA = Actor(user="eva", roles=frozenset({"evaluator"}), municipalities=frozenset({"4225", "4227"}))

@@ -3,42 +3,18 @@ pages. Through the application, on both backends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-import pytest
 
 from domain.values import Actor
 from stafettlogg.application import Stafettlogg
-from tests.conftest import KARI, PER, T0, register_services, settings_for
+from tests.conftest import KARI, PER, T0, MovableClock
 
 LAST_DAY = date(2026, 3, 20)
 COORDINATOR = Actor(  # koordinator in Lyngdal, whose service takes no part in the case
     user="kristin", service="hs-lyngdal", roles=frozenset({"coordinator"}),
     municipalities=frozenset({"4225"}),
 )
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture
-def service(data_dir: Path, clock: Clock) -> Iterator[Stafettlogg]:
-    app = Stafettlogg(settings_for(data_dir), clock=clock)
-    register_services(app)
-    yield app
-    app.close()
 
 
 def shared_with_school(app: Stafettlogg) -> tuple[object, object]:
@@ -54,11 +30,11 @@ def shared_with_school(app: Stafettlogg) -> tuple[object, object]:
     return case.id, consent
 
 
-def test_a_reader_outside_the_case_never_gets_the_child_s_details(service: Stafettlogg) -> None:
-    case_id, _ = shared_with_school(service)
+def test_a_reader_outside_the_case_never_gets_the_child_s_details(app_on_clock: Stafettlogg) -> None:
+    case_id, _ = shared_with_school(app_on_clock)
 
-    seen_by_coordinator = service.read_case_view(COORDINATOR, case_id)
-    seen_by_holder = service.read_case_view(KARI, case_id)
+    seen_by_coordinator = app_on_clock.read_case_view(COORDINATOR, case_id)
+    seen_by_holder = app_on_clock.read_case_view(KARI, case_id)
 
     assert seen_by_coordinator.child is None
     assert seen_by_holder.child is not None
@@ -70,34 +46,34 @@ def test_a_reader_outside_the_case_never_gets_the_child_s_details(service: Stafe
 
 
 def test_a_consent_is_active_on_its_last_day_and_expired_the_day_after(
-    service: Stafettlogg, clock: Clock,
+    app_on_clock: Stafettlogg, clock: MovableClock,
 ) -> None:
     """No expiry is recorded in between: the day alone decides, in the case and the list."""
-    case_id, consent = shared_with_school(service)
+    case_id, consent = shared_with_school(app_on_clock)
 
     clock.now = datetime.combine(LAST_DAY, T0.timetz())
-    view = service.read_case_view(KARI, case_id)
-    (summary,) = service.case_list(KARI).items
+    view = app_on_clock.read_case_view(KARI, case_id)
+    (summary,) = app_on_clock.case_list(KARI).items
     assert [(c.id, c.status) for c in view.consents] == [(consent, "active")]
     assert [c.status for c in summary.consents] == ["active"]
     assert [p.service for p in view.participants] == ["bhg-solsikken", "hauge-skole"]
 
     clock.now += timedelta(days=1)
-    view = service.read_case_view(KARI, case_id)
-    (summary,) = service.case_list(KARI).items
+    view = app_on_clock.read_case_view(KARI, case_id)
+    (summary,) = app_on_clock.case_list(KARI).items
     assert [(c.id, c.status) for c in view.consents] == [(consent, "expired")]
     assert [c.status for c in summary.consents] == ["expired"]
     # The school is no longer taking part, though nothing has been recorded yet.
     assert [p.service for p in view.participants] == ["bhg-solsikken"]
     assert summary.participants == ["bhg-solsikken"]
-    assert service.get_case(case_id).state.consents[consent].status == "active"
+    assert app_on_clock.get_case(case_id).state.consents[consent].status == "active"
 
 
 def test_the_school_sees_the_child_while_the_consent_reaches_and_not_after(
-    service: Stafettlogg, clock: Clock,
+    app_on_clock: Stafettlogg, clock: MovableClock,
 ) -> None:
-    case_id, _ = shared_with_school(service)
+    case_id, _ = shared_with_school(app_on_clock)
     clock.now = datetime.combine(LAST_DAY, T0.timetz())
-    assert service.read_case_view(PER, case_id).child is not None
+    assert app_on_clock.read_case_view(PER, case_id).child is not None
     clock.now += timedelta(days=1)
-    assert service.case_list(PER).items == []
+    assert app_on_clock.case_list(PER).items == []
