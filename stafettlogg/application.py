@@ -2,16 +2,17 @@
 
 A thin service layer. Each command loads the aggregates it touches, seals the
 personal data it was given, asks the domain to act (the domain holds every rule),
-and saves all new events in one transaction. A save that loses a race with another
-writer is refused as a whole with `ConcurrentModification`: nothing half-done is
-ever stored. Time comes from `clock` unless the caller passes `at`.
+and saves all new events in one transaction, through the one unit of work
+(`stafettlogg/unit_of_work.py`): a save that loses a race with another writer is
+refused as a whole and the command runs again on the new state; nothing half-done
+is ever stored. Time comes from `clock` unless the caller passes `at`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -40,11 +41,6 @@ from stafettlogg.statistics import StatisticsService
 from stafettlogg.unit_of_work import UnitOfWork
 
 __all__ = ["SHREDDED", "CommandOptions", "Outcome", "Stafettlogg", "utc_now"]
-
-A = TypeVar("A", bound=Aggregate)
-T = TypeVar("T")
-
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
