@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stafettlogg.keys import ChildKeyStore, KeyFileError
-from stafettlogg.settings import Settings
+from stafettlogg.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
@@ -108,6 +108,16 @@ class PostgresBackend:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        try:  # the extra `postgres`; without it, say so in one line, not a traceback
+            import psycopg  # noqa: F401
+            import psycopg_pool  # noqa: F401
+        except ModuleNotFoundError as exc:
+            msg = (
+                "STAFETTLOGG_DATABASE_URL er en PostgreSQL-adresse, men PostgreSQL-driveren"
+                f" ({exc.name}) er ikke installert; installer den med"
+                " pip install 'stafettlogg[postgres]'"
+            )
+            raise SettingsError(msg) from None
 
     def persistence_env(self) -> dict[str, str]:
         address, pg = self.settings.postgres_address, self.settings.postgres

@@ -64,11 +64,16 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if skipped_postgres:
+    # Counted from the reports, so that it also holds when the tests ran in workers.
+    skipped = [
+        r for r in terminalreporter.stats.get("skipped", [])
+        if "PostgreSQL not reachable" in str(getattr(r, "longrepr", ""))
+    ]
+    if skipped_postgres or skipped:
         terminalreporter.write_sep("=", "PostgreSQL", yellow=True)
         terminalreporter.write_line(
-            f"The PostgreSQL part of the suite was SKIPPED ({len(skipped_postgres)} tests): "
-            f"{postgres_unreachable()}."
+            f"The PostgreSQL part of the suite was SKIPPED ({len(skipped) or len(skipped_postgres)}"
+            f" tests): {postgres_unreachable()}."
         )
         terminalreporter.write_line(f"Only SQLite was tested. To enable it: {HOW_TO_ENABLE}.")
 

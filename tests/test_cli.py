@@ -177,6 +177,27 @@ def test_a_bad_setting_is_one_line_on_stderr(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_postgresql_without_its_driver_is_one_line_that_says_what_to_install(
+    tmp_path: Path,
+) -> None:
+    """A machine set up without the postgres extra: psycopg cannot be imported."""
+    missing = tmp_path / "without-psycopg"
+    for name in ("psycopg", "psycopg_pool"):
+        (missing / name).mkdir(parents=True)
+        (missing / name / "__init__.py").write_text(
+            f"raise ModuleNotFoundError(\"No module named '{name}'\", name={name!r})\n"
+        )
+    result = run_cli(
+        tmp_path / "var", "serve", "--port", "18997",
+        STAFETTLOGG_DATABASE_URL="postgresql://postgres@127.0.0.1:5432/test",
+        PYTHONPATH=str(missing),
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "psycopg" in result.stderr and "stafettlogg[postgres]" in result.stderr
+
+
 def test_no_command_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli(tmp_path / "var")
     assert result.returncode == 2

@@ -358,7 +358,7 @@ async def test_the_service_answers_503_while_the_database_is_away_and_recovers(
             assert listed.status_code == 200
             assert [c["id"] for c in listed.json()["items"]] == [case]
             log = await client.get(f"/api/v1/cases/{case}/log", headers=kari)
-            notes = [e.text for e in log.json()["entries"] if e.kind == "note"]
+            notes = [e["text"] for e in log.json()["entries"] if e["kind"] == "note"]
             assert notes == ["Etterpå"]  # the refused write left nothing behind
         print(f"{mode}: /ready answered 503 in {ready_took:.2f} s; recovered "
               f"{recovered_after:.2f} s after the database came back")

@@ -49,6 +49,7 @@ from stafettlogg.web.api.schemas import Health, Problem
 from stafettlogg.web.api.services import ServiceController
 from stafettlogg.web.api.statistics import StatisticsController
 from stafettlogg.web.deps import DEPENDENCIES
+from stafettlogg.web.security import security_headers
 
 log = logging.getLogger("stafettlogg.api")
 
@@ -199,6 +200,7 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
     return Litestar(
         route_handlers=[health, ready, api_router(settings)],
         lifespan=[lifespan],
+        before_send=[security_headers],
         state=State({"settings": settings}),
         dependencies={"app": Provide(provide_app, sync_to_thread=False)},
         # Until the pages have error pages of their own, every other answer (an

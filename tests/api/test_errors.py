@@ -165,6 +165,8 @@ class Bad(NamedTuple):
     rule: str  # a piece of the message that says which rule was broken
 
 
+DEEP = b"[" * 1000 + b"]" * 1000  # 2,000 bytes, deeper than any decoder goes
+
 BAD_INPUT: dict[str, Bad] = {
     "missing field": Bad("POST", "level", {"reason": "Videre."}, "level", "missing"),
     "missing nested field": Bad("POST", f"{API}/cases", {"child": {}, "concern": "Uro."},
@@ -208,6 +210,10 @@ BAD_INPUT: dict[str, Bad] = {
         "child": {"name": "Per Nordmann", "birth_date": "2027-01-01"}, "concern": "Uro."},
         "child.birth_date", "fram i tid"),
     "malformed JSON": Bad("POST", "entries", b'{kind: note}', "body", "JSON"),
+    "a body nested 1,000 deep": Bad("POST", "entries", DEEP, "body", "nestet for dypt"),
+    "a case nested 1,000 deep": Bad("POST", f"{API}/cases", DEEP, "body", "nestet for dypt"),
+    "a service nested 1,000 deep": Bad("POST", f"{API}/services", DEEP, "body",
+                                       "nestet for dypt"),
     "truncated JSON": Bad("POST", "entries", b'{"kind": "note", "text": ', "body", "truncated"),
     "empty body": Bad("POST", "entries", b"", "body", "mangler"),
     "query level 7": Bad("GET", f"{API}/cases?level=7", None, "level", "<= 3"),
@@ -659,6 +665,33 @@ async def test_the_api_answers_429_after_the_limit_while_health_still_answers(
 
 
 # --- No leaks ----------------------------------------------------------------------
+
+
+async def test_no_answer_may_be_sniffed_and_no_api_answer_may_be_stored(
+    as_user: Any, case_id: str,
+) -> None:
+    """A browser takes every answer for what it says it is; answers of the API hold
+    personal data, so no browser or proxy keeps them, refusals included."""
+    api = {
+        "the case": await send(as_user, "kari", "GET", case_path(case_id)),
+        "its log": await send(as_user, "kari", "GET", case_path(case_id, "log")),
+        "its access log": await send(as_user, "kari", "GET", case_path(case_id, "access-log")),
+        "the case list": await send(as_user, "kari", "GET", f"{API}/cases"),
+        "the inbox": await send(as_user, "kari", "GET", f"{API}/inbox"),
+        "a new entry": await send(as_user, "kari", "POST", case_path(case_id, "entries"),
+                                  {"kind": "note", "text": "Notat."}),
+        "bad input": await send(as_user, "kari", "POST", case_path(case_id, "entries"), DEEP),
+        "a case not seen": await send(as_user, "ola", "GET", case_path(case_id)),
+        "no token": await send(as_user, None, "GET", f"{API}/cases"),
+    }
+    outside = {"health": await send(as_user, None, "GET", "/health"),
+               "an unknown path": await send(as_user, None, "GET", "/finnes-ikke")}
+
+    assert [r.status_code for r in api.values()] == [200, 200, 200, 200, 200, 201, 400, 404, 401]
+    for name, response in {**api, **outside}.items():
+        assert response.headers.get("x-content-type-options") == "nosniff", name
+    for name, response in api.items():
+        assert response.headers.get("cache-control") == "no-store", name
 
 
 async def test_no_refusal_carries_a_trace_a_query_a_token_or_the_childs_data(

@@ -136,6 +136,9 @@ def on_msgspec_error(_: Request[Any, Any, Any], exc: msgspec.MsgspecError) -> Re
     return invalid_input([FieldError(field="body", message="Innholdet er ikke gyldig JSON.")])
 
 
+TOO_DEEP = "Innholdet er nestet for dypt til å være en gyldig forespørsel."
+
+
 def invalid_input(found: list[FieldError]) -> Response[Problem]:
     detail = "; ".join(f"Feltet «{e.field}»: {e.message}" for e in found)
     return problem(400, detail, code="invalid-input", field_errors=found)
@@ -187,6 +190,10 @@ def on_store_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Res
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    if isinstance(exc, RecursionError) and "deserializing" in str(exc):
+        # A body nested deeper than the decoder goes (`[[[[...]]]]`): the caller's
+        # mistake, not the server's.
+        return invalid_input([FieldError(field="body", message=TOO_DEEP)])
     # The traceback goes to the server log (without the body), never to the client.
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Noe gikk galt på tjeneren. Feilen er logget.")
