@@ -57,7 +57,7 @@ from stafettlogg.application import Stafettlogg
 from stafettlogg.demo import demo_id_factory, load_demo
 from stafettlogg.read_models import NotificationSource, ReadModels
 from stafettlogg.statistics import StatisticsService
-from tests.conftest import ADMIN, KARI, PER, settings_for
+from tests.conftest import ADMIN, KARI, PER, MovableClock, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -924,16 +924,6 @@ KIM = Actor(user="kim", service="hs-lyngdal", roles=frozenset({"worker", "coordi
 
 def at(day: str, hour: int = 10) -> datetime:
     return datetime.combine(date.fromisoformat(day), time(hour), UTC)
-
-
-class MovableClock:
-    """The service's clock, which a test moves (statistics publish ended periods)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
