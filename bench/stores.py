@@ -448,6 +448,18 @@ def register_services(app: Stafettlogg, at: datetime = demo.START) -> None:
             ADMIN, service_id=service.id, name=service.name, sector=service.sector,
             municipalities=list(service.municipalities), at=at,
         )
+    # Their workers, in the staff directory: a handover or a coordinator names one.
+    for service in demo.SERVICES:
+        for number in range(1, WORKERS_PER_SERVICE + 1):
+            person = worker(service, number)
+            app.register_staff(
+                ADMIN, staff_id=person.user, name=f"Ansatt {number} {service.name}",
+                service=service.id, roles=["worker"],
+                municipalities=list(service.municipalities), at=at,
+            )
+
+
+WORKERS_PER_SERVICE = 4
 
 
 def worker(service: demo.ServiceDef, number: int = 1) -> Actor:

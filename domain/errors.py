@@ -164,3 +164,13 @@ class ConcurrentModification(DomainError):
 
     code = "concurrent-modification"
     default_message = "Saken ble endret av noen andre samtidig. Les saken på nytt og prøv igjen."
+
+
+class UnknownStaff(NotFound):
+    code = "unknown-staff"
+    default_message = "Ingen ansatt med denne id-en er registrert."
+
+
+class StaffExists(DomainError):
+    code = "staff-exists"
+    default_message = "En ansatt med denne id-en er allerede registrert."

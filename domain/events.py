@@ -252,3 +252,44 @@ class StatisticsRequested(DomainEvent, frozen=True, kw_only=True):
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """Version 1 had no `refused`: it recorded answered requests only."""
         state["refused"] = False
+
+
+# --- the staff directory ----------------------------------------------------------
+# Staff names and e-mail addresses are personal data of the staff: they stand in
+# these events in clear and are encrypted at rest with the rest of the event store
+# (the store cipher). A login subject never stands anywhere in clear: `login` is its
+# keyed hash (the application's blind index), or None.
+
+
+class StaffRegistered(DomainEvent, frozen=True, kw_only=True):
+    staff_id: str
+    name: str
+    email: str | None
+    service: str | None
+    roles: tuple[str, ...]
+    municipalities: tuple[str, ...]
+    login: str | None
+    registered_by: str
+
+
+class StaffChanged(DomainEvent, frozen=True, kw_only=True):
+    """New details of a staff member: every field as it is after the change."""
+
+    staff_id: str
+    name: str
+    email: str | None
+    service: str | None
+    roles: tuple[str, ...]
+    municipalities: tuple[str, ...]
+    login: str | None
+    changed_by: str
+
+
+class StaffDeactivated(DomainEvent, frozen=True, kw_only=True):
+    staff_id: str
+    changed_by: str
+
+
+class StaffReactivated(DomainEvent, frozen=True, kw_only=True):
+    staff_id: str
+    changed_by: str

@@ -27,6 +27,7 @@ from domain.case import Case
 from domain.child import Child
 from domain.national_id import InvalidNationalId, normalise_national_id
 from domain.services import DIRECTORY_ID, ServiceDirectory, ServiceInfo
+from domain.staff import StaffDirectory
 from domain.values import Actor, age_band, age_on
 from stafettlogg.backends import backend_for, open_key_store
 from stafettlogg.case_commands import SHREDDED, CaseCommands
@@ -37,6 +38,7 @@ from stafettlogg.mapper import MsgspecMapper
 from stafettlogg.protocol import CommandOptions, IdempotencyKeyReused, Outcome, VersionMismatch
 from stafettlogg.read_models import ReadModels
 from stafettlogg.settings import Settings
+from stafettlogg.staff_commands import StaffCommands
 from stafettlogg.statistics import StatisticsService
 from stafettlogg.unit_of_work import UnitOfWork
 
@@ -46,11 +48,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Stafettlogg(CaseCommands, CaseReads, Application[UUID]):
+class Stafettlogg(CaseCommands, CaseReads, StaffCommands, Application[UUID]):
     """The event-sourced application behind the API and the CLI: its wiring, the
     services, opening a case and the one way a case command is run
     (`_change_case`); the case commands are in `stafettlogg/case_commands.py`, the
-    reads in `stafettlogg/case_reads.py`."""
+    reads in `stafettlogg/case_reads.py`, the staff directory in
+    `stafettlogg/staff_commands.py`."""
 
     name = "stafettlogg"
     is_snapshotting_enabled = True
@@ -58,6 +61,7 @@ class Stafettlogg(CaseCommands, CaseReads, Application[UUID]):
         Case: Case.project,
         Child: Child.project,
         ServiceDirectory: ServiceDirectory.project,
+        StaffDirectory: StaffDirectory.project,
     }
 
     def __init__(
@@ -80,6 +84,7 @@ class Stafettlogg(CaseCommands, CaseReads, Application[UUID]):
         self.snapshotting_intervals = {  # type: ignore[misc]
             Case: settings.snapshot_interval,
             ServiceDirectory: settings.snapshot_interval,
+            StaffDirectory: settings.snapshot_interval,
         }
         try:
             super().__init__(env=self._persistence_env())

@@ -46,6 +46,7 @@ class CaseCommands:
         def _now(self, at: datetime | None) -> datetime: ...
         def _open(self, child_id: UUID, sealed: bytes | None) -> str | None: ...
         def get_case(self, case_id: UUID) -> Case: ...
+        def require_active_member(self, user: str, service_id: str, field: str) -> Any: ...
 
     def _seal(self, case: Case, text: str | None, field: str, *, required: bool = True) -> Any:
         if text is None or not text.strip():
@@ -139,6 +140,8 @@ class CaseCommands:
         **options: Unpack[CommandOptions],
     ) -> Outcome:
         info = self._service(service, "service")
+        if user is not None:
+            self.require_active_member(user, info.id, "user")
         return self._change_case(
             actor, case_id, "add-participant",
             lambda c, now: c.add_participant(actor, service=info, contact_user=user, at=now),
@@ -159,6 +162,7 @@ class CaseCommands:
         note: str | None = None, **options: Unpack[CommandOptions],
     ) -> Outcome:
         info = self._service(to_service, "to_service")
+        self.require_active_member(to_user, info.id, "to_user")
         return self._change_case(
             actor, case_id, "request-handover",
             lambda c, now: c.request_handover(
@@ -204,6 +208,7 @@ class CaseCommands:
         **options: Unpack[CommandOptions],
     ) -> Outcome:
         info = self._service(service, "service")
+        self.require_active_member(user, info.id, "user")
         return self._change_case(
             actor, case_id, "appoint-coordinator",
             lambda c, now: c.appoint_coordinator(actor, user=user, service=info, at=now),

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from stafettlogg.application import Stafettlogg
 
 # The application, the API and rich are imported inside the commands, so that
-# `token` and `--help` answer without loading the event store's dependencies.
+# `--help` answers without loading the event store's dependencies.
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -76,8 +76,23 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
         )
     except InvalidClaims as exc:
         raise CommandError(f"token: {exc}", EXIT_USAGE) from None
+    _refuse_deactivated(settings, args.sub)
     sys.stdout.write(token + "\n")
     return 0
+
+
+def _refuse_deactivated(settings: Settings, sub: str) -> None:
+    """No token for someone the staff directory has deactivated (their tokens would be
+    refused anyway); an id the directory does not know is a script's: allowed."""
+    from stafettlogg.application import Stafettlogg
+
+    app = Stafettlogg(settings)
+    try:
+        member = app.find_staff(sub)
+    finally:
+        app.close()
+    if member is not None and not member.active:
+        raise CommandError(f"token: {sub} er deaktivert i ansattlisten", EXIT_USAGE)
 
 
 # --- demo -------------------------------------------------------------------------

@@ -114,7 +114,8 @@ class KeyFile:
 
 
 class BlindIndex:
-    """Keyed hashes (HMAC-SHA256) for looking up a child without storing who it is."""
+    """Keyed hashes (HMAC-SHA256) for looking up a child, or a staff member by their
+    login, without storing who it is."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
@@ -124,6 +125,10 @@ class BlindIndex:
 
     def of_national_id(self, number: str) -> str:
         return self._digest(b"national-id", number).hex()
+
+    def of_login(self, subject: str) -> str:
+        """A staff member's login subject (with ID-porten the fødselsnummer), as kept."""
+        return self._digest(b"staff-login", subject).hex()
 
     def child_id(self, *, national_id: str | None, name: str, birth_date: date | None) -> UUID | None:
         """The child's stable id: from the identity number, else name and birth date.

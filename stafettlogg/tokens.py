@@ -21,6 +21,7 @@ from typing import Any
 import jwt
 
 from domain.services import SERVICE_ID_PATTERN
+from domain.staff import ROLES_WITH_MUNICIPALITIES, ROLES_WITH_SERVICE
 from domain.values import MUNICIPALITY_PATTERN, ROLES, Actor
 from stafettlogg.keys import KeyFile
 from stafettlogg.settings import Settings, SettingsError
@@ -28,10 +29,6 @@ from stafettlogg.settings import Settings, SettingsError
 AUDIENCE = "stafettlogg"
 # Symmetric algorithms only: the secret in the key file is a shared secret.
 SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
-# Roles that act inside cases and therefore act for a service.
-ROLES_WITH_SERVICE = frozenset({"worker", "coordinator"})
-# Roles that must name the municipalities they act for (an admin manages services only).
-ROLES_WITH_MUNICIPALITIES = frozenset({"worker", "coordinator", "evaluator"})
 REQUIRED_CLAIMS = ("sub", "name", "roles", "municipalities", "aud", "iat", "exp")
 
 

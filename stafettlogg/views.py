@@ -20,6 +20,7 @@ import msgspec
 
 from domain.case import Case
 from domain.consent import consent_status
+from domain.staff import StaffMember
 from projections.case_queries import AccessLine, DueAction, instant_of
 from projections.case_views import CaseFacts
 
@@ -258,3 +259,34 @@ class InboxView(msgspec.Struct, frozen=True):
     handovers: list[InboxHandover]
     actions_due: list[DueAction]
     consents_expiring: list[ExpiringConsent]
+
+
+class StaffView(msgspec.Struct, frozen=True):
+    """A staff member as the reader may see them: everyone signed in sees the id,
+    the name, the service and whether they are active; an admin sees the rest too
+    (never the login subject itself: only whether there is one)."""
+
+    id: str
+    name: str
+    service: str | None
+    active: bool
+    email: str | None = None
+    roles: tuple[str, ...] | None = None
+    municipalities: tuple[str, ...] | None = None
+    has_login: bool | None = None
+
+
+class StaffListView(msgspec.Struct, frozen=True):
+    items: list[StaffView]
+    next: int | None
+
+
+def staff_view(member: StaffMember, *, full: bool) -> StaffView:
+    if not full:
+        return StaffView(id=member.id, name=member.name, service=member.service,
+                         active=member.active)
+    return StaffView(
+        id=member.id, name=member.name, service=member.service, active=member.active,
+        email=member.email, roles=member.roles, municipalities=member.municipalities,
+        has_login=member.login is not None,
+    )

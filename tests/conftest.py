@@ -126,3 +126,23 @@ def register_services(app: Stafettlogg) -> None:
             ADMIN, service_id=service_id, name=name, sector=sector,
             municipalities=municipalities, at=T0,
         )
+    register_staff(app)
+
+
+# The people of the tests, in the staff directory: a handover, a coordinator or a
+# participant's contact must name one of them (tests/api/conftest.py has their tokens).
+STAFF = [
+    ("kari", "Kari Nordmann", "bhg-solsikken", ["worker"], ["4225"]),
+    ("per", "Per Hansen", "hauge-skole", ["worker"], ["4225"]),
+    ("pia", "Pia Olsen", "ppt-lister", ["worker"], ["4225", "4227"]),
+    ("hanne", "Hanne Berg", "hs-lyngdal", ["worker"], ["4225"]),
+    ("kim", "Kim Lunde", "hs-lyngdal", ["worker", "coordinator"], ["4225"]),
+]
+
+
+def register_staff(app: Stafettlogg) -> None:
+    for staff_id, name, service, roles, municipalities in STAFF:
+        app.register_staff(
+            ADMIN, staff_id=staff_id, name=name, service=service, roles=roles,
+            municipalities=municipalities, at=T0,
+        )

@@ -13,6 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from domain.values import Actor
+from tests.conftest import ADMIN, register_services
 from stafettlogg.web.app import create_app
 from stafettlogg.application import Stafettlogg
 from stafettlogg.keys import KeyFile
@@ -111,6 +112,25 @@ def test_token_prints_exactly_one_jwt_that_verifies(tmp_path: Path) -> None:
     assert claims["aud"] == "stafettlogg"
     assert claims["exp"] - claims["iat"] == settings.token_ttl_minutes * 60
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
+
+
+def test_token_is_refused_for_a_deactivated_staff_member(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    app = Stafettlogg(Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data_dir)}))
+    try:
+        register_services(app)  # with their people: per works at Hauge skole
+        app.change_staff(ADMIN, "per", active=False)
+    finally:
+        app.close()
+    args = ("token", "--sub", "per", "--name", "Per Hansen", "--role", "worker",
+            "--service", "hauge-skole", "--municipality", "4225")
+    result = run_cli(data_dir, *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == "stafettlogg: token: per er deaktivert i ansattlisten"
+    # Someone the directory does not know (a script's id) still gets a token.
+    other = run_cli(data_dir, *args[:2], "import-job", *args[3:])
+    assert other.returncode == 0, other.stderr
 
 
 def test_token_ttl_comes_from_the_configuration(tmp_path: Path) -> None:

@@ -113,6 +113,12 @@ def load_demo(
             at=START,
         )
     assert {s.sector for s in SERVICES} == set(SECTORS)
+    for person in world.people():
+        app.register_staff(
+            world.admin, staff_id=person.user, name=world.names[person.user],
+            service=person.service, roles=sorted(person.roles),
+            municipalities=sorted(person.municipalities), at=START,
+        )
 
     plans = _make_plans(children, rng)
     taken_ids: set[str] = set()

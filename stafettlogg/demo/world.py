@@ -135,9 +135,17 @@ class _World:
     workers: dict[str, list[Actor]]  # per service
     coordinators: dict[str, Actor]  # per municipality: a coordinator-role actor
     admin: Actor
+    evaluator: Actor
+    names: dict[str, str]  # user id -> the person's name, for the staff directory
     # How often each sector was asked to join a case: a sector not yet asked comes
     # first, so that even a small data set has every sector at work.
     sectors_asked: Counter[str] = field(default_factory=Counter)
+
+    def people(self) -> list[Actor]:
+        """Everyone of the demo, for the staff directory: the admin, the evaluator,
+        the workers of every service and the coordinators."""
+        return [self.admin, self.evaluator, *(a for w in self.workers.values() for a in w),
+                *self.coordinators.values()]
 
     def in_municipality(
         self, number: str, sector: str, kind: str | None = None
@@ -155,12 +163,16 @@ def _build_world(rng: random.Random) -> _World:
     used: set[str] = set()
     workers: dict[str, list[Actor]] = {}
     coordinators: dict[str, Actor] = {}
+    names: dict[str, str] = {"admin.demo": "Demo Administrator",
+                             "evaluator.demo": "Demo Evaluator"}
 
     def new_user() -> str:
         while True:
-            user = _ascii_user(rng.choice(WORKER_FIRST), rng.choice(LAST))
+            first, last = rng.choice(WORKER_FIRST), rng.choice(LAST)
+            user = _ascii_user(first, last)
             if user not in used:
                 used.add(user)
+                names[user] = f"{first} {last}"
                 return user
 
     for service in SERVICES:
@@ -187,4 +199,9 @@ def _build_world(rng: random.Random) -> _World:
         workers=workers,
         coordinators=coordinators,
         admin=Actor(user="admin.demo", roles=frozenset({"admin"})),
+        evaluator=Actor(
+            user="evaluator.demo", roles=frozenset({"evaluator"}),
+            municipalities=frozenset(m for s in SERVICES for m in s.municipalities),
+        ),
+        names=names,
     )

@@ -47,6 +47,7 @@ from stafettlogg.web.api.problems import (
 )
 from stafettlogg.web.api.schemas import Health, Problem
 from stafettlogg.web.api.services import ServiceController
+from stafettlogg.web.api.staff import StaffController
 from stafettlogg.web.api.statistics import StatisticsController
 from stafettlogg.web.deps import DEPENDENCIES
 from stafettlogg.web.security import security_headers
@@ -227,7 +228,8 @@ def api_router(settings: Settings) -> Router:
     rate_limit = RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute))
     return Router(
         path="/api",
-        route_handlers=[CaseController, ServiceController, StatisticsController, inbox],
+        route_handlers=[CaseController, ServiceController, StaffController, StatisticsController,
+                        inbox],
         dependencies={"actor": Provide(provide_actor, sync_to_thread=False), **DEPENDENCIES},
         middleware=[rate_limit.middleware, DefineMiddleware(BearerTokenAuth)],
         exception_handlers=EXCEPTION_HANDLERS,

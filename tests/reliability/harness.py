@@ -533,10 +533,17 @@ def send_write(
 
 
 def register_services(api: Api) -> None:
+    """The services and their people (a handover names a member of the staff directory)."""
     for service_id, name, sector, municipalities in SERVICES:
         api.ok("adam", "POST", "/services", {
             "id": service_id, "name": name, "sector": sector, "municipalities": municipalities,
         }, expect=(201,))
+    for user, claims in USERS.items():
+        if "service" in claims:
+            api.ok("adam", "POST", "/staff", {
+                "id": user, "name": user.title(), "service": claims["service"],
+                "roles": claims["roles"], "municipalities": claims["municipalities"],
+            }, expect=(201,))
 
 
 def child_of(number: int) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The token is verified as the contract says (signature with the configured secret,
 only the configured algorithm, `exp`, `aud` = stafettlogg) before routing; a
-missing, forged, expired or wrong-audience token is a 401 and nothing else happens.
+missing, forged, expired or wrong-audience token is a 401 and nothing else happens; so
+is a token of a staff member who has been deactivated in the staff directory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from domain.values import Actor
 from stafettlogg.web.api.problems import ServiceStarting
+from stafettlogg.web.deps import off_loop
 from stafettlogg.tokens import InvalidClaims, InvalidToken, actor_from_claims, verify_token
 
 STATE_KEY = "stafettlogg"
@@ -35,6 +37,8 @@ class BearerTokenAuth(AbstractAuthenticationMiddleware):
             actor = actor_from_claims(claims)
         except (InvalidToken, InvalidClaims) as exc:
             raise NotAuthorizedException(detail=f"Ugyldig token: {exc}") from None
+        if not await off_loop(app.may_sign_in, actor.user):
+            raise NotAuthorizedException(detail="Ugyldig token: brukeren er deaktivert.")
         return AuthenticationResult(user=actor, auth=claims)
 
 

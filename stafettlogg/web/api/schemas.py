@@ -27,6 +27,8 @@ from stafettlogg.views import (
     InboxView,
     LogView,
     PendingHandoverView,
+    StaffListView,
+    StaffView,
 )
 
 Text = Annotated[str, Meta(min_length=1, max_length=20_000)]
@@ -134,6 +136,39 @@ class CloseIn(Body):
     note: Text | None = None
 
 
+StaffId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,99}$")]
+Role = Literal["worker", "coordinator", "evaluator", "admin"]
+Email = Annotated[str, Meta(max_length=254)]
+
+
+class LoginIn(Body):
+    subject: Annotated[str, Meta(min_length=1, max_length=255)]
+
+
+class StaffIn(Body, kw_only=True):
+    id: StaffId
+    name: Name
+    email: Email | None = None
+    service: ServiceId | None = None
+    roles: Annotated[list[Role], Meta(min_length=1, max_length=4)]
+    municipalities: Annotated[list[Municipality], Meta(max_length=50)] = []
+    login: LoginIn | None = None
+
+
+class StaffPatchIn(Body, kw_only=True):
+    """Only the fields sent change; `email`, `service` and `login` may be null."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    email: Email | None | msgspec.UnsetType = msgspec.UNSET
+    service: ServiceId | None | msgspec.UnsetType = msgspec.UNSET
+    roles: Annotated[list[Role], Meta(min_length=1, max_length=4)] | msgspec.UnsetType = (
+        msgspec.UNSET)
+    municipalities: Annotated[list[Municipality], Meta(max_length=50)] | msgspec.UnsetType = (
+        msgspec.UNSET)
+    login: LoginIn | None | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
 class ServiceIn(Body):
     id: ServiceId
     name: Name
@@ -154,6 +189,24 @@ class ServiceOut(msgspec.Struct):
 
 class ServiceList_(msgspec.Struct):
     items: list[ServiceOut]
+
+
+class StaffOut(msgspec.Struct, omit_defaults=True):
+    """Non-admins get id, name, service and active only."""
+
+    id: str
+    name: str
+    service: str | None
+    active: bool
+    email: str | None = None
+    roles: list[str] | None = None
+    municipalities: list[str] | None = None
+    has_login: bool | None = None
+
+
+class StaffListOut(msgspec.Struct):
+    items: list[StaffOut]
+    next: str | None
 
 
 class HolderOut(msgspec.Struct):
@@ -359,6 +412,22 @@ class Health(msgspec.Struct):
 
 
 # --- building responses -------------------------------------------------------------
+
+
+def staff_out(view: StaffView) -> StaffOut:
+    full = view.roles is not None
+    return StaffOut(
+        id=view.id, name=view.name, service=view.service, active=view.active,
+        email=view.email if full else None,
+        roles=list(view.roles) if view.roles is not None else None,
+        municipalities=list(view.municipalities) if view.municipalities is not None else None,
+        has_login=view.has_login,
+    )
+
+
+def staff_list_out(view: StaffListView) -> StaffListOut:
+    return StaffListOut(items=[staff_out(v) for v in view.items],
+                        next=None if view.next is None else str(view.next))
 
 
 def service_out(info: ServiceInfo) -> ServiceOut:
