@@ -372,10 +372,14 @@ async def test_health_and_ready(settings: Settings) -> None:
         schema = await client.get("/schema/openapi.json")
         assert schema.status_code == 200
         assert {"/health", "/ready"} <= set(schema.json()["paths"])
-        missing = await client.get("/no-such-thing")
+        missing = await client.get("/api/no-such-thing")
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("application/problem+json")
         assert missing.json()["status"] == 404
+        # Outside the machine paths an unknown path is a page (tests/web).
+        page = await client.get("/no-such-thing")
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
 
 
 async def test_ready_is_503_problem_details_when_the_store_fails(settings: Settings) -> None:

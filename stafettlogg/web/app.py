@@ -1,5 +1,6 @@
 """The web app (Litestar 2): the JSON API under `/api`, as `docs/api.md` describes
-it, and the service's own `/health`, `/ready` and `/schema`.
+it, the pages for people (`web/pages/`: `/`, `/static/`, error pages), and the
+service's own `/health`, `/ready` and `/schema`.
 
 `create_app()` builds the ASGI app. The event-sourced application is made when the
 server starts (off the event loop: opening SQLite and the key file is blocking I/O)
@@ -10,8 +11,8 @@ and left open: whoever made it closes it. If the database does not answer at sta
 
 The API is one router (`api_router`): under `/api` every request is rate limited per
 client and must carry a valid bearer token, and errors are RFC 9457 problem
-details; a second audience (pages) can be mounted beside it with rules of its own.
-No answer ever carries a traceback.
+details; the pages are mounted beside it, and an error on any other path is an HTML
+page (`pages/errors.py`). No answer ever carries a traceback.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -50,6 +50,7 @@ from stafettlogg.web.api.services import ServiceController
 from stafettlogg.web.api.staff import StaffController
 from stafettlogg.web.api.statistics import StatisticsController
 from stafettlogg.web.deps import DEPENDENCIES
+from stafettlogg.web.pages import SwaggerPage, page_or_problem, pages_router, template_config
 from stafettlogg.web.security import security_headers
 
 log = logging.getLogger("stafettlogg.api")
@@ -199,20 +200,21 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
                     await to_thread.run_sync(instance.close)
 
     return Litestar(
-        route_handlers=[health, ready, api_router(settings)],
+        route_handlers=[health, ready, api_router(settings), pages_router()],
         lifespan=[lifespan],
         before_send=[security_headers],
         state=State({"settings": settings}),
         dependencies={"app": Provide(provide_app, sync_to_thread=False)},
-        # Until the pages have error pages of their own, every other answer (an
-        # unknown path, a failure outside the API) is problem details too.
-        exception_handlers=EXCEPTION_HANDLERS,
+        # Problem details on the machine paths (an unknown path under /api too), an
+        # HTML error page on every other path.
+        exception_handlers=page_or_problem(EXCEPTION_HANDLERS),
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Stafettlogg",
             version="1",
             description="Digital stafettlogg for BTI (Bedre tverrfaglig innsats).",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[SwaggerPage()],  # vendored Swagger UI, at /schema too
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

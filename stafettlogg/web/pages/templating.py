@@ -1,0 +1,75 @@
+"""The templates of the pages (Jinja, `web/templates/`) and what they may call.
+
+Filters, for dates and times as Norwegian readers expect them, in Norwegian time:
+
+* `dato`: a date or a datetime as `dd.mm.åååå` (`02.12.2026`);
+* `tid`: a datetime as `dd.mm.åååå kl. HH.MM` (`02.12.2026 kl. 09.05`).
+
+A datetime without a time zone is taken as UTC (as the store keeps them), and every
+datetime is shown in Europe/Oslo. An ISO 8601 string (as the API's documents carry
+them) is read first; `None` is shown as nothing.
+
+Globals: `asset(name, file)`, the versioned address of a vendored file (web/assets.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import StrictUndefined
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from stafettlogg.web import assets
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def _in_oslo(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(OSLO)
+
+
+def _read(value: date | datetime | str) -> date | datetime:
+    if isinstance(value, str):
+        text = value.strip()
+        return datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
+    return value
+
+
+def dato(value: date | datetime | str | None) -> str:
+    """`dd.mm.åååå`; a datetime on its date in Europe/Oslo."""
+    if value is None:
+        return ""
+    value = _read(value)
+    if isinstance(value, datetime):
+        value = _in_oslo(value)
+    return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
+
+
+def tid(value: datetime | str | None) -> str:
+    """`dd.mm.åååå kl. HH.MM` in Europe/Oslo."""
+    if value is None:
+        return ""
+    value = _read(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"tid needs a point in time, not a {type(value).__name__}")
+    local = _in_oslo(value)
+    return f"{dato(local)} kl. {local.hour:02d}.{local.minute:02d}"
+
+
+def _register(engine: JinjaTemplateEngine) -> None:
+    env = engine.engine
+    env.filters["dato"] = dato
+    env.filters["tid"] = tid
+    env.globals["asset"] = assets.url
+    # Fail on a name a template does not get, rather than show nothing.
+    env.undefined = StrictUndefined
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_register)
