@@ -35,6 +35,7 @@ from stafettlogg.keys import KeyShredded
 from stafettlogg.mapper import topic_of
 from stafettlogg.views import (
     CaseListView,
+    CasePageView,
     CaseView,
     ChildDetails,
     ExpiringConsent,
@@ -42,6 +43,7 @@ from stafettlogg.views import (
     InboxView,
     LogEntryView,
     LogView,
+    WorklistView,
     case_summary_view,
     case_view,
 )
@@ -159,6 +161,42 @@ class CaseReads:
         today = self.clock().date()
         child = self.child_details(case_id) if may_see_content(case, actor, today) else None
         return case_view(case, today, child)
+
+    def case_page(self, actor: Actor, case_id: UUID) -> CasePageView:
+        """The case page: the case and, for the services taking part, the child and the
+        log. One page view is one line in the access log (`read-case-page`)."""
+        now = self.clock()
+        today = now.date()
+        case = self._visible_case(actor, case_id, today)
+        self._log_read(actor, case_id, "read-case-page", now)
+        content = may_see_content(case, actor, today)
+        return CasePageView(
+            case=case_view(case, today, self.child_details(case_id) if content else None),
+            log=self.case_log(case_id) if content else None,
+        )
+
+    def worklist(self, actor: Actor) -> WorklistView:
+        """"Mine saker": the open cases the reader holds, those their service takes part
+        in, and the inbox; the child's name only where the reader may see it."""
+        today = self.clock().date()
+        inbox = self.inbox(actor)
+        rows = [f for f in self._case_rows(actor, status="open", limit=1_000_000)
+                if may_see_case(f, actor, today)]
+        holding = [f for f in rows if (f.holder_user, f.holder_service)
+                   == (actor.user, actor.service)]
+        taking_part = [f for f in rows if f not in holding
+                       and f.is_taking_part(actor.service or "", today)]
+        readable = {f.id for f in rows if may_see_content(f, actor, today)}
+        wanted = ({f.id for f in holding + taking_part}
+                  | {h.case for h in inbox.handovers} | {a.case for a in inbox.actions_due}
+                  | {c.case for c in inbox.consents_expiring})
+        names = {case_id: self.child_details(case_id).name or "" for case_id in sorted(wanted)
+                 if case_id in readable}
+        return WorklistView(
+            holding=[case_summary_view(f, today) for f in holding],
+            taking_part=[case_summary_view(f, today) for f in taking_part],
+            inbox=inbox, child_names=names,
+        )
 
     def case_view(self, case: Case) -> CaseView:
         """A case as a command left it, for its answer: no personal data."""

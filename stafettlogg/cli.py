@@ -270,7 +270,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             _load_with_progress(settings, args.seed, args.children)
         else:
             _error(f"lageret i {settings.data_dir} har allerede data; laster ikke demodata")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, demo_sign_in=args.demo), host=host, port=port,
+                log_level="info")
     return 0
 
 

@@ -177,6 +177,17 @@ class Settings:
     views_path: str = ""
     disclosure_threshold: int = 5
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    # Sign-in to the pages (OpenID Connect; docs/pages.md, "Sign-in"). Without an
+    # issuer there is no OIDC sign-in (only the demo's, with `serve --demo`).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    # The claim that names the person: `sub`, or `pid` (the fødselsnummer) with ID-porten.
+    oidc_subject_claim: str = "sub"
+    oidc_scopes: str = "openid profile"
+    oidc_acr_values: str = ""
+    public_url: str = ""
+    session_idle_minutes: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -214,17 +225,49 @@ class Settings:
             # Counts below the threshold are hidden; never below 3 (brief, section 4).
             disclosure_threshold=_int(env, "STAFETTLOGG_DISCLOSURE_THRESHOLD", 5, 3, 1000),
             postgres=PostgresSettings.from_env(env),
+            oidc_issuer=(env.get("STAFETTLOGG_OIDC_ISSUER") or "").rstrip("/"),
+            oidc_client_id=env.get("STAFETTLOGG_OIDC_CLIENT_ID") or "",
+            oidc_client_secret=env.get("STAFETTLOGG_OIDC_CLIENT_SECRET") or "",
+            oidc_subject_claim=env.get("STAFETTLOGG_OIDC_SUBJECT_CLAIM") or "sub",
+            oidc_scopes=env.get("STAFETTLOGG_OIDC_SCOPES") or "openid profile",
+            oidc_acr_values=env.get("STAFETTLOGG_OIDC_ACR_VALUES") or "",
+            public_url=(env.get("STAFETTLOGG_PUBLIC_URL") or "").rstrip("/"),
+            session_idle_minutes=_int(env, "STAFETTLOGG_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
         )
         settings.check()
         return settings
 
     def check(self) -> None:
-        """Raise SettingsError, naming the variable, if a database address is unusable."""
+        """Raise SettingsError, naming the variable, if a database address or the
+        sign-in settings are unusable."""
         _ = self.backend
+        self._check_sign_in()
         if self.backend == "postgres":
             _ = self.postgres_address
         if is_postgres_url(self.key_store):
             _ = self.key_store_address
+
+    def _check_sign_in(self) -> None:
+        for name, url in (("STAFETTLOGG_PUBLIC_URL", self.public_url),
+                          ("STAFETTLOGG_OIDC_ISSUER", self.oidc_issuer)):
+            if url and urlsplit(url).scheme not in ("https", "http"):
+                msg = f"{name} må være en adresse som begynner med https:// (eller http://)"
+                raise SettingsError(msg)
+        if not self.oidc_issuer:
+            return
+        for name, value in (("STAFETTLOGG_OIDC_CLIENT_ID", self.oidc_client_id),
+                            ("STAFETTLOGG_PUBLIC_URL", self.public_url)):
+            if not value:
+                msg = f"{name} må settes når STAFETTLOGG_OIDC_ISSUER er satt"
+                raise SettingsError(msg)
+        if "openid" not in self.oidc_scopes.split():
+            msg = "STAFETTLOGG_OIDC_SCOPES må inneholde openid"
+            raise SettingsError(msg)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are `Secure` when the service is reached over https."""
+        return self.public_url.startswith("https://")
 
     def youth_consent_age_for(self, municipality: str) -> int:
         return self.youth_consent_ages.get(municipality, self.youth_consent_age)

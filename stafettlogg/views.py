@@ -25,10 +25,11 @@ from projections.case_queries import AccessLine, DueAction, instant_of
 from projections.case_views import CaseFacts
 
 __all__ = [
-    "AccessLine", "ActionView", "CaseListView", "CaseSummaryView", "CaseView", "ChildDetails",
-    "ConsentView", "CoordinatorView", "DueAction", "ExpiringConsent", "InboxHandover",
-    "InboxView", "LogEntryView", "LogView", "ParticipantView", "PendingHandoverView",
-    "case_summary_view", "case_view",
+    "AccessLine", "ActionView", "CaseListView", "CasePageView", "CaseSummaryView", "CaseView",
+    "ChildDetails", "ConsentView", "CoordinatorView", "DueAction", "ExpiringConsent",
+    "InboxHandover", "InboxView", "LogEntryView", "LogView", "ParticipantView",
+    "PendingHandoverView", "StaffListView", "StaffView", "WorklistView", "case_summary_view",
+    "case_view", "staff_view",
 ]
 
 
@@ -259,6 +260,23 @@ class InboxView(msgspec.Struct, frozen=True):
     handovers: list[InboxHandover]
     actions_due: list[DueAction]
     consents_expiring: list[ExpiringConsent]
+
+
+class CasePageView(msgspec.Struct, frozen=True):
+    """The case page: the case, and its log for those who may read it (else None)."""
+
+    case: CaseView
+    log: list[LogEntryView] | None
+
+
+class WorklistView(msgspec.Struct, frozen=True):
+    """"Mine saker": open cases the reader holds, open cases their service takes part
+    in, the inbox, and the child's name of each case the reader may see it for."""
+
+    holding: list[CaseSummaryView]
+    taking_part: list[CaseSummaryView]
+    inbox: InboxView
+    child_names: dict[UUID, str]
 
 
 class StaffView(msgspec.Struct, frozen=True):

@@ -51,6 +51,7 @@ from stafettlogg.web.api.staff import StaffController
 from stafettlogg.web.api.statistics import StatisticsController
 from stafettlogg.web.deps import DEPENDENCIES
 from stafettlogg.web.pages import SwaggerPage, page_or_problem, pages_router, template_config
+from stafettlogg.web.pages.staff import staff_router, staff_state
 from stafettlogg.web.security import security_headers
 
 log = logging.getLogger("stafettlogg.api")
@@ -167,8 +168,11 @@ class _Starter:
         return self.instance
 
 
-def create_app(settings: Settings | None = None, app: Stafettlogg | None = None) -> Litestar:
-    """The Litestar app. Settings come from the environment unless given."""
+def create_app(settings: Settings | None = None, app: Stafettlogg | None = None, *,
+               demo_sign_in: bool = False) -> Litestar:
+    """The Litestar app. Settings come from the environment unless given.
+    `demo_sign_in` (only `stafettlogg serve --demo`) lists the demo's people on the
+    sign-in page, one click each."""
     settings = settings if settings is not None else (app.settings if app else Settings.from_env())
     settings.check()  # fail now, not at startup, on a bad database URL
 
@@ -200,10 +204,11 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None)
                     await to_thread.run_sync(instance.close)
 
     return Litestar(
-        route_handlers=[health, ready, api_router(settings), pages_router()],
+        route_handlers=[health, ready, api_router(settings), pages_router(), staff_router()],
         lifespan=[lifespan],
         before_send=[security_headers],
-        state=State({"settings": settings}),
+        state=State({"settings": settings,
+                     **staff_state(settings, demo_sign_in=demo_sign_in)}),
         dependencies={"app": Provide(provide_app, sync_to_thread=False)},
         # Problem details on the machine paths (an unknown path under /api too), an
         # HTML error page on every other path.

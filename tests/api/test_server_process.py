@@ -64,6 +64,11 @@ def register_story_services(env: dict[str, str]) -> None:
                 ADMIN, service_id=service_id, name=name, sector=sector,
                 municipalities=municipalities,
             )
+        for user, claims in STORY_USERS.items():  # a handover names a member of the staff
+            app.register_staff(
+                ADMIN, staff_id=user, name=user.title(), service=claims["service"],
+                roles=claims["roles"], municipalities=claims["municipalities"],
+            )
     finally:
         app.close()
 

@@ -67,6 +67,9 @@ def _register(engine: JinjaTemplateEngine) -> None:
     env.filters["dato"] = dato
     env.filters["tid"] = tid
     env.globals["asset"] = assets.url
+    from stafettlogg.web.pages import filters  # the case pages' form options
+
+    filters.register(env)
     # Fail on a name a template does not get, rather than show nothing.
     env.undefined = StrictUndefined
 

@@ -1,0 +1,108 @@
+"""The words of the pages: every code of the domain as a Norwegian reader knows it.
+
+The API speaks in codes (`level0-step`, `guardian`, `concern-resolved`); people read
+these. One place, so that a page never shows a code.
+"""
+
+from __future__ import annotations
+
+LEVELS = {
+    0: "Nivå 0 – undring til beslutning",
+    1: "Nivå 1 – tiltak i egen tjeneste",
+    2: "Nivå 2 – samarbeid med én tjeneste til",
+    3: "Nivå 3 – samarbeid med flere tjenester",
+}
+
+STATUS = {"open": "Åpen", "closed": "Avsluttet"}
+
+SECTORS = {
+    "barnehage": "Barnehage", "skole": "Skole og SFO",
+    "helsestasjon": "Helsestasjon og skolehelsetjeneste", "ppt": "PPT",
+    "barnevern": "Barnevern", "nav": "NAV", "psykisk-helse": "Psykisk helse og rus",
+    "bup": "BUP", "fastlege": "Fastlege", "annet": "Annet",
+}
+
+ROLES = {"worker": "Ansatt", "coordinator": "Koordinator", "evaluator": "Evaluator",
+         "admin": "Administrator"}
+
+PARTICIPANT_ROLES = {
+    "owner": "opprettet saken", "participant": "deltar", "holder": "har stafettpinnen",
+    "responsibility-group": "i ansvarsgruppen", "coordinator": "koordinator",
+}
+
+ENTRY_KINDS = {
+    "observation": "Observasjon", "conversation": "Samtale", "note": "Notat",
+    "positive": "Lysglimt", "decision": "Beslutning",
+}
+
+# The four steps of level 0, each with the short guidance the handlingsveileder gives.
+LEVEL0_STEPS = {
+    "vurdering": ("Vurdering",
+                  "Hva har du sett og hørt? Legg merke til tegn og signaler hos barnet."),
+    "konkretisering": ("Konkretisering",
+                       "Beskriv det du har observert så konkret som mulig: når, hvor, hva."),
+    "deling": ("Deling",
+               "Del undringen med kolleger, leder, barnet og foreldrene. Hva sier de?"),
+    "beslutning": ("Beslutning",
+                   "Bestem veien videre: avslutt saken, eller gå videre til nivå 1, 2 eller 3. "
+                   "Beslutningen bør tas innen 14 dager."),
+}
+
+CONSENTERS = {"guardian": "Foresatte", "child": "Barnet / ungdommen"}
+CONSENT_FORMS = {"oral": "Muntlig", "written": "Skriftlig"}
+CONSENT_STATUS = {"active": "Gyldig", "expired": "Utløpt", "withdrawn": "Trukket tilbake"}
+
+EVALUATION_OUTCOMES = {
+    "continue": "Fortsetter", "completed": "Fullført", "stopped": "Avsluttet",
+    "adjusted": "Justert",
+}
+ACTION_STATUS = {"open": "Pågår", "completed": "Fullført", "stopped": "Avsluttet"}
+
+CLOSE_REASONS = {
+    "concern-resolved": "Bekymringen er løst",
+    "moved-away": "Barnet har flyttet",
+    "transferred-to-other-service": "Overført til en annen tjeneste",
+    "family-declined": "Familien ønsker ikke videre oppfølging",
+    "other": "Annet",
+}
+
+RESPONDENTS = {"guardian": "Foresatte", "child": "Barnet / ungdommen"}
+
+LOG_KINDS = {
+    "case-opened": "Saken ble opprettet",
+    "level0-step": "Steg på nivå 0",
+    "level-changed": "Nytt nivå",
+    **ENTRY_KINDS,
+    "consent-given": "Samtykke registrert",
+    "consent-withdrawn": "Samtykke trukket tilbake",
+    "consent-expired": "Samtykke utløpt",
+    "service-joined": "Tjeneste med i saken",
+    "service-left": "Tjeneste ute av saken",
+    "handover-requested": "Stafettpinnen sendt",
+    "handover-accepted": "Stafettpinnen tatt imot",
+    "handover-declined": "Stafettpinnen avslått",
+    "handover-cancelled": "Overlevering trukket tilbake",
+    "coordinator-appointed": "Koordinator oppnevnt",
+    "coordinator-released": "Koordinator fritatt",
+    "responsibility-group-established": "Ansvarsgruppe opprettet",
+    "responsibility-group-dissolved": "Ansvarsgruppe avsluttet",
+    "individual-plan-started": "Individuell plan startet",
+    "individual-plan-ended": "Individuell plan avsluttet",
+    "meeting": "Møte",
+    "action": "Tiltak avtalt",
+    "evaluation": "Tiltak evaluert",
+    "satisfaction": "Tilfredshet besvart",
+    "case-closed": "Saken ble avsluttet",
+}
+
+ACCESS_ACTIONS = {
+    "read-case": "leste saken", "read-case-page": "åpnet saken", "read-log": "leste loggen",
+    "read-access-log": "leste tilgangsloggen",
+}
+
+
+def access_action(action: str) -> str:
+    """An access-log action in words: reads by name, writes as "endret saken (…)"."""
+    if action in ACCESS_ACTIONS:
+        return ACCESS_ACTIONS[action]
+    return f"endret saken ({action})"

@@ -1,0 +1,302 @@
+"""The story of the API's end-to-end test, done only by clicking and typing, in Chromium.
+
+A barnehage worker (Kari) opens a case, goes through the level-0 steps and decides,
+records the guardians' consent for PPT, the school and the health station; PPT joins;
+level 2; she hands the baton to the school worker (Per), who accepts in his own
+browser; level 3 with a responsibility group, a koordinator (appointed by the
+municipality's coordinator, Kim) and an individual plan; a meeting, an action and its
+evaluation; the case is closed. Everyone signs in through a real OpenID Connect
+provider on 127.0.0.1, each in their own browser context.
+
+On every page and state the story visits: axe-core finds no WCAG 2.1 A/AA violation,
+the page asks nothing of another host, the console has no error (a CSP violation is
+one), and the answer carries the Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route, expect
+
+from tests.api.test_server_process import free_port
+from tests.conftest import ADMIN, register_services
+from tests.web.conftest import assert_accessible
+from tests.web.providers import mock_provider
+from tests.web.servers import Server, environment, serving
+
+LOGINS = {"kari": "kari-sub", "per": "per-sub", "pia": "pia-sub", "kim": "kim-sub"}
+IN_A_YEAR = (date.today() + timedelta(days=365)).isoformat()
+IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[str]:
+    with mock_provider() as issuer:
+        yield issuer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[Server]:
+    from stafettlogg.application import Stafettlogg
+    from stafettlogg.settings import Settings
+
+    root: Path = tmp_path_factory.mktemp("story")
+    port = free_port()
+    env = environment(root, port, STAFETTLOGG_OIDC_ISSUER=provider,
+                      STAFETTLOGG_OIDC_CLIENT_ID="stafettlogg",
+                      STAFETTLOGG_OIDC_CLIENT_SECRET="hemmelig")
+    app = Stafettlogg(Settings.from_env(env))
+    try:
+        register_services(app)
+        for staff_id, subject in LOGINS.items():
+            app.change_staff(ADMIN, staff_id, login_subject=subject)
+    finally:
+        app.close()
+    with serving(root, port=port, env=env) as running:
+        yield running
+
+
+class Person:
+    """One person's browser: every page checked as it is reached."""
+
+    def __init__(self, browser: Browser, server: Server, provider: str) -> None:
+        self.server = server
+        self.provider_host = urlsplit(provider).netloc
+        self.outside: list[str] = []
+        self.console: list[str] = []
+        self.context: BrowserContext = browser.new_context(
+            base_url=server.base_url, locale="nb-NO", timezone_id="Europe/Oslo",
+            viewport={"width": 1280, "height": 900})
+        self.context.route("**/*", self._route)
+        self.page: Page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self._ours() and
+                     self.console.append(m.text))
+        self.page.on("pageerror", lambda e: self._ours() and self.console.append(str(e)))
+        self.csp_missing: list[str] = []
+        self.page.on("response", self._on_response)
+
+    def _ours(self) -> bool:
+        return urlsplit(self.page.url).netloc == self.server.host
+
+    def _route(self, route: Route, request: Request) -> None:
+        host = urlsplit(request.url).netloc
+        page_host = urlsplit(request.frame.url).netloc if request.frame.url else host
+        if host == self.server.host or (host == self.provider_host and (
+                request.resource_type == "document" or page_host == self.provider_host)):
+            route.continue_()
+        else:
+            # Nothing reaches another host; only what our pages ask for counts against
+            # them (the provider's own sign-in page loads its style from a CDN).
+            if page_host == self.server.host:
+                self.outside.append(request.url)
+            route.abort()
+
+    def _on_response(self, response) -> None:
+        url = urlsplit(response.url)
+        if url.netloc == self.server.host and response.request.resource_type == "document":
+            if "default-src 'self'" not in (response.headers.get("content-security-policy")
+                                            or ""):
+                self.csp_missing.append(response.url)
+
+    def check(self, *, refused: bool = False) -> None:
+        """The page as it is now: accessible, nothing from elsewhere, no console error
+        (but for the page's own status, when it shows a refusal)."""
+        assert_accessible(self.page)
+        assert self.outside == [], self.outside
+        errors = [m for m in self.console if not (
+            refused and m.startswith("Failed to load resource: the server responded"))]
+        assert errors == [], errors
+        assert self.csp_missing == [], self.csp_missing
+        assert "Stafettlogg" in self.page.title()
+
+    def sign_in(self, staff_id: str) -> None:
+        self.page.goto("/logg-inn")
+        self.check()
+        self.page.get_by_role("link", name="Logg inn med kommunens innlogging").click()
+        self.page.fill("input[name=sub]", LOGINS[staff_id])
+        self.page.get_by_role("button", name="Authorize").click()
+        self.page.wait_for_url("**/saker")
+        expect(self.page.get_by_role("heading", name="Mine saker", level=1)).to_be_visible()
+        self.check()
+
+    # What people do on the case page ---------------------------------------------
+
+    def open_form(self, title: str) -> Locator:
+        """Open the form under its summary; the form, to fill in."""
+        box = self.page.locator("details", has=self.page.locator("summary", has_text=title))
+        box.locator("summary").click()
+        return box
+
+    def submit(self, button: str, within: Locator | None = None) -> None:
+        (within or self.page).get_by_role("button", name=button, exact=True).click()
+        self.page.wait_for_load_state()
+        self.check()
+        alert = self.page.locator(".ds-error-summary")
+        assert alert.count() == 0, alert.first.inner_text()
+
+    def level0_step(self, step: str, text: str) -> None:
+        form = self.open_form("Steg på nivå 0")
+        form.get_by_label(re.compile(f"^{step}:")).check()
+        form.get_by_label("Hva ble gjort eller vurdert?").fill(text)
+        self.check()
+        self.submit("Lagre steget", form)
+
+    def change_level(self, level: int, reason: str) -> None:
+        form = self.open_form("Endre nivå")
+        form.get_by_label(f"Nivå {level} –").check()
+        form.get_by_label("Begrunnelse").fill(reason)
+        self.submit("Endre nivå", form)
+
+    def log_says(self, text: str) -> None:
+        expect(self.page.locator("#logg")).to_contain_text(text)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def people(browser: Browser, server: Server, provider: str) -> Iterator[dict[str, Person]]:
+    made: dict[str, Person] = {}
+
+    class People(dict[str, Person]):
+        def __missing__(self, name: str) -> Person:
+            person = Person(browser, server, provider)
+            person.sign_in(name)
+            made[name] = person
+            self[name] = person
+            return person
+
+    yield People()
+    for person in made.values():
+        person.close()
+
+
+def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
+    kari = people["kari"]
+    page = kari.page
+
+    # Kari opens a case.
+    page.get_by_role("link", name="Ny sak", exact=True).click()
+    kari.check()
+    page.get_by_label("Barnets fulle navn").fill("Ola Nordmann")
+    page.get_by_label("Fødselsdato").fill("2019-05-04")
+    page.get_by_label("Hva er du bekymret eller undrer deg over?").fill(
+        "Ola virker urolig og trist i barnehagen.")
+    page.get_by_role("button", name="Opprett saken").click()
+    expect(page.get_by_role("heading", name="Ola Nordmann", level=1)).to_be_visible()
+    assert "Ola" not in page.title() and "Ola" not in page.url
+    kari.check()
+    case_url = page.url
+
+    # Level 0: the four steps, then the decision to go on.
+    kari.level0_step("Vurdering", "Har sett at Ola trekker seg unna i lek.")
+    kari.level0_step("Konkretisering", "Tre ganger siste uke, særlig etter helgen.")
+    kari.level0_step("Deling", "Snakket med foreldrene og styreren.")
+    kari.level0_step("Beslutning", "Vi går videre til tiltak i egen tjeneste.")
+    kari.log_says("Steg på nivå 0: Beslutning")
+    kari.change_level(1, "Tiltak i barnehagen sammen med familien.")
+
+    # The guardians' consent for PPT, the school and the health station.
+    form = kari.open_form("Registrer samtykke")
+    form.get_by_label("Foresatte").check()
+    for service in ("PPT Lister", "Hauge skole", "Helsestasjonen i Lyngdal"):
+        form.get_by_label(service).check()
+    form.get_by_label("Formål", exact=True).fill("Samarbeid om Ola med PPT, skolen og helsestasjonen.")
+    form.get_by_label("Gjelder til og med", exact=True).fill(IN_A_YEAR)
+    form.get_by_label("Skriftlig").check()
+    kari.submit("Registrer samtykket", form)
+    expect(page.locator("#samtykker-liste")).to_contain_text("Gyldig")
+
+    # PPT joins; level 2.
+    form = kari.open_form("Ta med en tjeneste")
+    form.get_by_label("Tjeneste", exact=True).select_option(label="PPT Lister")
+    form.get_by_label("Kontaktperson").select_option(value="pia")
+    kari.submit("Ta med tjenesten", form)
+    expect(page.locator("#tjenester").locator("..")).to_contain_text("PPT Lister")
+    kari.change_level(2, "PPT gir råd om språk og samspill.")
+
+    # Kari hands the baton to Per at the school; it stays with her until he accepts.
+    form = kari.open_form("Send stafettpinnen videre")
+    form.get_by_label("Mottaker", exact=True).select_option(value="per")
+    form.get_by_label("Melding til mottakeren").fill("Ola begynner på skolen i august.")
+    kari.submit("Send stafettpinnen", form)
+    expect(page.locator("#overlevering")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Den blir hos Kari Nordmann")
+
+    # Per sees the baton waiting in his own browser, and accepts.
+    per = people["per"]
+    expect(per.page.locator("main")).to_contain_text("Stafettpinner som venter på deg")
+    per.page.get_by_role("link", name="Ola Nordmann").first.click()
+    per.check()
+    per.submit("Ta imot stafettpinnen")
+    expect(per.page.locator("main")).to_contain_text("Per Hansen, Hauge skole")
+    per.log_says("Stafettpinnen tatt imot")
+
+    # Level 3: responsibility group, koordinator, individual plan.
+    per.change_level(3, "Flere tjenester må samarbeide tett.")
+    form = per.open_form("Opprett ansvarsgruppe")
+    for service in ("Solsikken barnehage", "PPT Lister", "Hauge skole"):
+        form.get_by_label(service).check()
+    per.submit("Opprett ansvarsgruppen", form)
+    per.submit("Start individuell plan")
+    expect(per.page.locator("main")).to_contain_text("Individuell plan")
+
+    kim = people["kim"]
+    kim.page.goto(case_url)
+    kim.check()
+    form = kim.open_form("Oppnevn koordinator")
+    form.get_by_label("Koordinator", exact=True).select_option(value="pia")
+    kim.submit("Oppnevn", form)
+    expect(kim.page.locator("main")).to_contain_text("Pia Olsen, PPT Lister")
+
+    # A meeting, an action and its evaluation; then Per closes the case.
+    per.page.reload()
+    per.check()
+    form = per.open_form("Møte")
+    form.get_by_label("Dato for møtet", exact=True).fill(date.today().isoformat())
+    form.get_by_label("Hauge skole").check()
+    form.get_by_label("PPT Lister").check()
+    form.get_by_label("Referat", exact=True).fill("Ansvarsgruppen møttes og ble enige om tiltak.")
+    per.submit("Lagre møtet", form)
+    form = per.open_form("Nytt tiltak")
+    form.get_by_label("Hva er tiltaket, og hva er målet?").fill("Språkgruppe to ganger i uken.")
+    form.get_by_label("Ansvarlig tjeneste", exact=True).select_option(label="PPT Lister")
+    form.get_by_label("Evalueres innen", exact=True).fill(IN_A_MONTH)
+    per.submit("Lagre tiltaket", form)
+    form = per.open_form("Evaluer et tiltak")
+    form.get_by_label("Tiltak", exact=True).select_option(index=1)
+    form.get_by_label("Fullført").check()
+    form.get_by_label("Evaluering", exact=True).fill("Ola bruker språket mer i lek.")
+    per.submit("Lagre evalueringen", form)
+    per.log_says("Tiltak evaluert")
+
+    form = per.open_form("Avslutt saken")
+    form.get_by_label("Bekymringen er løst").check()
+    per.submit("Avslutt saken", form)
+    expect(per.page.locator("main")).to_contain_text("Saken er avsluttet og kan ikke endres")
+    per.log_says("Saken ble avsluttet")
+
+
+def test_a_refusal_is_shown_by_the_form_with_what_was_typed_kept(people: dict[str, Person]):
+    kari = people["kari"]
+    page = kari.page
+    page.get_by_role("link", name="Ny sak", exact=True).click()
+    page.get_by_label("Barnets fulle navn").fill("Eli Hansen")
+    page.get_by_label("Hva er du bekymret eller undrer deg over?").fill("Eli gråter mye.")
+    page.get_by_role("button", name="Opprett saken").click()
+    # Level 1 before the decision: the domain refuses, in Norwegian, next to the form.
+    form = kari.open_form("Endre nivå")
+    form.get_by_label("Nivå 2 –").check()
+    form.get_by_label("Begrunnelse").fill("Vi trenger PPT.")
+    form.get_by_role("button", name="Endre nivå", exact=True).click()
+    summary = page.locator(".ds-error-summary")
+    expect(summary).to_be_visible()
+    assert "beslutning" in summary.inner_text().lower()
+    expect(form.get_by_label("Begrunnelse")).to_have_value("Vi trenger PPT.")
+    kari.check(refused=True)
