@@ -211,6 +211,20 @@ class ServiceRegistered(DomainEvent, frozen=True, kw_only=True):
     registered_by: str
 
 
+class ServiceRenamed(DomainEvent, frozen=True, kw_only=True):
+    service_id: str
+    name: str
+    renamed_by: str
+
+
+class ServiceClosed(DomainEvent, frozen=True, kw_only=True):
+    """The service is laid down (lagt ned): it can no longer be brought into a case or
+    have staff registered to it; the cases it is already in keep it."""
+
+    service_id: str
+    closed_by: str
+
+
 # --- the access log of a case -----------------------------------------------------
 
 

@@ -14,6 +14,8 @@ The rules (docs/domain.md, "Staff"):
 * A handover's recipient, a coordinator and a participant's contact must be an
   active staff member of the service named beside them (`require_active_member`).
 * A deactivated member keeps their history but can no longer sign in or be named.
+* Nobody is registered to, or moved into, a closed service; the members it has keep
+  it (`ServiceInfo.require_open`).
 """
 
 from __future__ import annotations
@@ -140,6 +142,8 @@ class StaffDirectory(Aggregate):
                 "id", "En ansatt-id har 2-100 tegn: bokstaver, sifre, punktum, "
                       "bindestrek, understrek eller @.")
         clean = _checked(details)
+        if clean.service is not None:
+            clean.service.require_open("service")
         if staff_id in self.state.members:
             raise StaffExists()
         self._login_free(clean.login, staff_id)
@@ -155,6 +159,8 @@ class StaffDirectory(Aggregate):
         member = self.member(staff_id)
         if details is not None:
             clean = _checked(details)
+            if clean.service is not None and clean.service.id != member.service:
+                clean.service.require_open("service")
             self._login_free(clean.login, staff_id)
             fields = self._fields(clean)
             if any(getattr(member, k) != v for k, v in fields.items()):

@@ -345,12 +345,46 @@ class Stafettlogg(CaseCommands, CaseReads, StaffCommands, Application[UUID]):
         return self._services([service_id], field)[0]
 
     def _services(self, ids: list[str], field: str) -> list[ServiceInfo]:
-        """Services named in a request; an unknown id is bad input in that field."""
+        """Services named in a request that brings them into a case: an unknown or a
+        closed one is bad input in that field (`ServiceDirectory.usable`)."""
         directory = self._directory()
+        return [directory.usable(i, field) for i in ids]
+
+    def _known_service(self, service_id: str, field: str) -> ServiceInfo:
+        """A registered service, closed or not (the staff directory decides)."""
         try:
-            return [directory.get(i) for i in ids]
+            return self._directory().get(service_id)
         except errors.UnknownService:
             raise errors.InvalidValue(field, "Tjenesten er ikke registrert.") from None
+
+    def rename_service(self, actor: Actor, service_id: str, name: str,
+                       at: datetime | None = None) -> ServiceInfo:
+        """Give a service a new name (admins only); the same name records nothing."""
+        return self._change_directory(actor, lambda d, now: d.rename(
+            actor, service_id=service_id, name=name, at=now), at)
+
+    def close_service(self, actor: Actor, service_id: str,
+                      at: datetime | None = None) -> ServiceInfo:
+        """Close (legge ned) a service (admins only); a closed one stays closed."""
+        return self._change_directory(actor, lambda d, now: d.close(
+            actor, service_id=service_id, at=now), at)
+
+    def _change_directory(
+        self, actor: Actor, command: Callable[[ServiceDirectory, datetime], ServiceInfo],
+        at: datetime | None,
+    ) -> ServiceInfo:
+        if not may_manage_services(actor):
+            raise errors.Forbidden("Bare en administrator kan endre tjenester.")
+        now = self._now(at)
+
+        def attempt() -> tuple[ServiceInfo, list[Aggregate]]:
+            directory = self._directory()
+            try:
+                return command(directory, now), [directory]
+            except errors.UnknownService:
+                raise errors.NotFound("Tjenesten er ikke registrert.") from None
+
+        return self.uow.retrying(DIRECTORY_ID, attempt)
 
     # Opening a case -------------------------------------------------------------------
 

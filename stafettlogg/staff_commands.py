@@ -39,7 +39,7 @@ class StaffCommands:
         def _now(self, at: datetime | None) -> datetime: ...
         def _replay(self, actor: Actor, idempotency: Idempotency | None
                     ) -> IdempotencyRecord | None: ...
-        def _service(self, service_id: str, field: str) -> ServiceInfo: ...
+        def _known_service(self, service_id: str, field: str) -> ServiceInfo: ...
 
     def _staff(self) -> StaffDirectory:
         return self.uow.load_or_start(StaffDirectory, STAFF_DIRECTORY_ID, StaffDirectory.empty)
@@ -50,7 +50,7 @@ class StaffCommands:
     ) -> StaffDetails:
         return StaffDetails(
             name=name, email=email,
-            service=None if service is None else self._service(service, "service"),
+            service=None if service is None else self._known_service(service, "service"),
             roles=tuple(roles), municipalities=tuple(municipalities), login=login,
         )
 
