@@ -162,35 +162,37 @@ class Bad(NamedTuple):
     path: str  # relative to the case, or absolute when it starts with /
     body: Any
     field: str
-    rule: str  # a piece of the message that says which rule was broken
+    rule: str  # a piece of the (Norwegian) message that says which rule was broken
 
 
 DEEP = b"[" * 1000 + b"]" * 1000  # 2,000 bytes, deeper than any decoder goes
 
 BAD_INPUT: dict[str, Bad] = {
-    "missing field": Bad("POST", "level", {"reason": "Videre."}, "level", "missing"),
+    "missing field": Bad("POST", "level", {"reason": "Videre."}, "level", "mangler (påkrevd)"),
     "missing nested field": Bad("POST", f"{API}/cases", {"child": {}, "concern": "Uro."},
-                                "child.name", "missing"),
-    "wrong type": Bad("POST", "entries", {"kind": "note", "text": 5}, "text", "str"),
+                                "child.name", "mangler (påkrevd)"),
+    "wrong type": Bad("POST", "entries", {"kind": "note", "text": 5}, "text", "må være tekst"),
     # A field named like something the handler is given (a dependency) is still the
     # caller's mistake, not the server's.
     "level-0 step of the wrong type": Bad("POST", "level0-steps", {"step": 5, "text": "Steg."},
-                                          "step", "str"),
+                                          "step", "må være en av: vurdering, konkretisering"),
     "string for a list": Bad("POST", "meetings", {
         "held_on": "2026-03-01", "services": "hauge-skole", "minutes": "Møte."},
-        "services", "array"),
-    "level 7": Bad("POST", "level", {"level": 7, "reason": "Høyt."}, "level", "<= 3"),
-    "score 0": Bad("POST", "satisfaction", {"respondent": "guardian", "score": 0}, "score", ">= 1"),
+        "services", "må være en liste"),
+    "level 7": Bad("POST", "level", {"level": 7, "reason": "Høyt."}, "level", "må være høyst 3"),
+    "score 0": Bad("POST", "satisfaction", {"respondent": "guardian", "score": 0}, "score",
+                   "må være minst 1"),
     "unknown field": Bad("POST", "entries", {"kind": "note", "text": "Notat.", "mood": "sad"},
-                         "mood", "unknown field"),
+                         "mood", "er ikke et kjent felt"),
     "unknown entry kind": Bad("POST", "entries", {"kind": "gossip", "text": "Sladder."},
-                              "kind", "gossip"),
+                              "kind", "må være en av: observation, conversation, note"),
     "bad date": Bad("POST", "meetings", {
         "held_on": "2026-02-30", "services": ["hauge-skole"], "minutes": "Møte."},
-        "held_on", "date"),
+        "held_on", "må være en dato (åååå-mm-dd)"),
     "date not ISO": Bad("POST", "consents", {
         "given_by": "guardian", "services": ["hauge-skole"], "purpose": "Samarbeid",
-        "valid_until": "31.12.2026", "form": "oral"}, "valid_until", "date"),
+        "valid_until": "31.12.2026", "form": "oral"}, "valid_until",
+        "må være en dato (åååå-mm-dd)"),
     "meeting in the future": Bad("POST", "meetings", {
         "held_on": "2026-03-03", "services": ["hauge-skole"], "minutes": "Møte."},
         "held_on", "holdt"),
@@ -198,11 +200,11 @@ BAD_INPUT: dict[str, Bad] = {
         "given_by": "guardian", "services": ["finnes-ikke"], "purpose": "Samarbeid",
         "valid_until": "2026-12-31", "form": "oral"}, "services", "registrert"),
     "service id with spaces": Bad("POST", "handovers", {
-        "to_user": "per", "to_service": "Hauge Skole"}, "to_service", "regex"),
+        "to_user": "per", "to_service": "Hauge Skole"}, "to_service", "må være en tjeneste-id"),
     "blank text": Bad("POST", "entries", {"kind": "note", "text": "   "}, "text", "fylles ut"),
     "invalid sector": Bad("POST", f"{API}/services", {
         "id": "kirken", "name": "Kirken", "sector": "kirke", "municipalities": ["4225"]},
-        "sector", "kirke"),
+        "sector", "må være en av: barnehage, skole"),
     "invalid national id": Bad("POST", f"{API}/cases", {
         "child": {"name": "Kari Nordmann", "national_id": WRONG_NATIONAL_ID}, "concern": "Uro."},
         "child.national_id", "ødselsnummer"),
@@ -214,12 +216,14 @@ BAD_INPUT: dict[str, Bad] = {
     "a case nested 1,000 deep": Bad("POST", f"{API}/cases", DEEP, "body", "nestet for dypt"),
     "a service nested 1,000 deep": Bad("POST", f"{API}/services", DEEP, "body",
                                        "nestet for dypt"),
-    "truncated JSON": Bad("POST", "entries", b'{"kind": "note", "text": ', "body", "truncated"),
+    "truncated JSON": Bad("POST", "entries", b'{"kind": "note", "text": ', "body", "ufullstendig"),
     "empty body": Bad("POST", "entries", b"", "body", "mangler"),
-    "query level 7": Bad("GET", f"{API}/cases?level=7", None, "level", "<= 3"),
-    "query limit 0": Bad("GET", f"{API}/cases?limit=0", None, "limit", ">= 1"),
-    "query unknown status": Bad("GET", f"{API}/cases?status=maybe", None, "status", "maybe"),
-    "query bad cursor": Bad("GET", f"{API}/cases?cursor=abc", None, "cursor", "regex"),
+    "query level 7": Bad("GET", f"{API}/cases?level=7", None, "level", "må være høyst 3"),
+    "query limit 0": Bad("GET", f"{API}/cases?limit=0", None, "limit", "må være minst 1"),
+    "query unknown status": Bad("GET", f"{API}/cases?status=maybe", None, "status",
+                                "må være en av: open, closed"),
+    "query bad cursor": Bad("GET", f"{API}/cases?cursor=abc", None, "cursor",
+                            "«next» fra forrige side"),
 }
 
 @pytest.mark.parametrize("name", list(BAD_INPUT))
@@ -236,6 +240,12 @@ async def test_bad_input_is_a_400_that_says_what_is_wrong_and_records_nothing(
     if bad.field != "body":
         assert bad.field.rpartition(".")[2] in problem["detail"], problem
     assert bad.rule in problem["detail"], problem
+    # For people, in Norwegian: neither msgspec's English nor a regular expression,
+    # nor the value that was sent.
+    for english in ("Expected", "regex", "Invalid", "Object ", "^"):
+        assert english not in response.text, problem
+    for sent in ("gossip", "maybe", "kirke", "Hauge Skole", "31.12.2026"):
+        assert sent not in response.text, problem
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUT))

@@ -23,6 +23,7 @@ from domain import errors
 from stafettlogg.protocol import IdempotencyKeyReused, VersionMismatch
 from stafettlogg.statistics import NotReleased
 from stafettlogg.web.api.schemas import FieldError, Problem
+from stafettlogg.web.messages import UNKNOWN, norwegian
 
 log = logging.getLogger("stafettlogg.api")
 
@@ -97,8 +98,12 @@ _MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '(?P<name>[^']+
 _NAMED = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
 
 
-def field_error(message: str, key: str | None = None) -> FieldError:
-    """Turn a msgspec message ("Expected `int` <= 3 - at `$.level`") into field and rule."""
+def field_error(message: str, key: str | None = None, schema: Any = None) -> FieldError:
+    """A msgspec message ("Expected `int` <= 3 - at `$.level`") as field and rule, the
+    rule in Norwegian ("må være høyst 3"; see `web/messages.py`).
+
+    `schema` is the type that was decoded (a request Struct, or the handler's
+    parameters by name): with it a vocabulary's message lists the values it allows."""
     path = ""
     found = _AT.search(message)
     if found:
@@ -111,28 +116,40 @@ def field_error(message: str, key: str | None = None) -> FieldError:
     if named and path.rpartition(".")[2] != named["name"]:
         path = f"{path}.{named['name']}" if path else named["name"]
     if message.strip("'") == "data":  # Litestar's words for a request with no body
-        message = "Innholdet mangler: send et JSON-objekt."
-    return FieldError(field=path or "body", message=message)
+        return FieldError(field="body", message="Innholdet mangler: send et JSON-objekt.")
+    return FieldError(field=path or "body", message=norwegian(message, schema, path))
 
 
-def on_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+def handler_types(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The types of the handler's parameters by name (its body is `data`), or nothing."""
+    handler = request.scope.get("route_handler")
+    signature = getattr(handler, "parsed_fn_signature", None)
+    parameters = getattr(signature, "parameters", None) or {}
+    return {name: getattr(field, "annotation", None) for name, field in parameters.items()}
+
+
+def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException
+                        ) -> Response[Problem]:
+    types = handler_types(request)
     found = [
-        field_error(str(item.get("message", "ugyldig verdi")), item.get("key"))
+        field_error(str(item.get("message", "ugyldig verdi")), item.get("key"),
+                    types.get("data") if item.get("source") == "body" else types)
         for item in exc.extra or []
         if isinstance(item, dict)
     ]
     missing = _MISSING_PARAMETER.search(str(exc.detail or ""))
     if not found and missing:
-        found = [FieldError(field=missing["name"], message="Parameteren mangler (påkrevd).")]
+        found = [FieldError(field=missing["name"], message=norwegian(missing[0]))]
     if not found:
         found = [FieldError(field="body", message="Innholdet er ikke gyldig JSON for denne ressursen.")]
     return invalid_input(found)
 
 
-def on_msgspec_error(_: Request[Any, Any, Any], exc: msgspec.MsgspecError) -> Response[Problem]:
-    """Bodies are decoded strictly a second time (see `web/cases.strictly`)."""
+def on_msgspec_error(request: Request[Any, Any, Any], exc: msgspec.MsgspecError
+                     ) -> Response[Problem]:
+    """Bodies are decoded strictly a second time (see `web/deps.strictly`)."""
     if isinstance(exc, msgspec.ValidationError):
-        return invalid_input([field_error(str(exc))])
+        return invalid_input([field_error(str(exc), schema=handler_types(request).get("data"))])
     return invalid_input([FieldError(field="body", message="Innholdet er ikke gyldig JSON.")])
 
 
@@ -153,10 +170,16 @@ HTTP_CODES = {
 }
 
 
+def body_error(detail: str) -> str:
+    """Why a body could not be read at all, in Norwegian ("Input data was truncated")."""
+    rule = norwegian(detail)
+    return "er ikke gyldig JSON" if rule == UNKNOWN else rule
+
+
 def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     if status == 400:  # e.g. a body that is not JSON at all
-        return invalid_input([FieldError(field="body", message=str(exc.detail or "ugyldig"))])
+        return invalid_input([FieldError(field="body", message=body_error(str(exc.detail or "")))])
     detail = exc.detail if status < 500 and exc.detail else TITLES.get(status, "Feil")
     headers = {"WWW-Authenticate": 'Bearer realm="stafettlogg"'} if status == 401 else None
     if exc.headers:
