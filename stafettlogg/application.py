@@ -369,6 +369,26 @@ class Stafettlogg(CaseCommands, CaseReads, StaffCommands, Application[UUID]):
         return self._change_directory(actor, lambda d, now: d.close(
             actor, service_id=service_id, at=now), at)
 
+    def change_service(self, actor: Actor, service_id: str, *, name: str | None = None,
+                       active: bool | None = None, at: datetime | None = None
+                       ) -> ServiceInfo:
+        """A new name and/or closing (`active=False`), in one save. A closed service is
+        not reopened: `active=True` on one is invalid-value naming `active`."""
+
+        def command(directory: ServiceDirectory, now: datetime) -> ServiceInfo:
+            info = directory.get(service_id)
+            if active is True and not info.active:
+                raise errors.InvalidValue(
+                    "active", "En nedlagt tjeneste kan ikke åpnes igjen. "
+                              "Registrer en ny tjeneste i stedet.")
+            if name is not None:
+                info = directory.rename(actor, service_id=service_id, name=name, at=now)
+            if active is False:
+                info = directory.close(actor, service_id=service_id, at=now)
+            return info
+
+        return self._change_directory(actor, command, at)
+
     def _change_directory(
         self, actor: Actor, command: Callable[[ServiceDirectory, datetime], ServiceInfo],
         at: datetime | None,

@@ -176,6 +176,13 @@ class ServiceIn(Body):
     municipalities: Annotated[list[Municipality], Meta(min_length=1, max_length=50)]
 
 
+class ServicePatchIn(Body, kw_only=True):
+    """A new name, and/or `active: false` to close (legge ned) the service."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
 # --- responses ----------------------------------------------------------------------
 
 
@@ -185,6 +192,7 @@ class ServiceOut(msgspec.Struct):
     sector: str
     municipalities: list[str]
     inter_municipal: bool
+    active: bool
 
 
 class ServiceList_(msgspec.Struct):
@@ -437,6 +445,7 @@ def service_out(info: ServiceInfo) -> ServiceOut:
         sector=info.sector,
         municipalities=list(info.municipalities),
         inter_municipal=info.inter_municipal,
+        active=info.active,
     )
 
 
