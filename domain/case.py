@@ -82,6 +82,11 @@ from domain.values import (
 MIN_SERVICES_FOR_LEVEL = {0: 1, 1: 1, 2: 2, 3: 3}
 # Practice: a level-0 concern is decided within 14 days.
 LEVEL0_DECISION_DAYS = 14
+# The coordinator's overview (docs/domain.md, "The coordinator's overview"): a
+# handover pending longer than this waits too long, and a case with no recorded
+# step for this long has gone quiet.
+HANDOVER_WAIT_DAYS = 7
+QUIET_DAYS = 60
 
 SYSTEM = Actor(user="system")
 
@@ -252,6 +257,19 @@ class Case(Aggregate):
         if self.state.level != 0 or self.state.decision_recorded:
             return False
         return (on - self.state.opened_at.date()).days > LEVEL0_DECISION_DAYS
+
+    def handover_waits_too_long(self, on: date) -> bool:
+        pending = self.state.pending_handover
+        return pending is not None and (on - pending.requested_at.date()).days > HANDOVER_WAIT_DAYS
+
+    def quiet(self, on: date) -> bool:
+        """Open, and nothing recorded for `QUIET_DAYS` days."""
+        last = self.modified_on or self.state.opened_at
+        return self.is_open and (on - last.date()).days > QUIET_DAYS
+
+    def overdue_actions(self, on: date) -> list[Action]:
+        return [a for a in self.state.actions.values()
+                if a.status == "open" and a.evaluate_by < on]
 
     # Guards --------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ views are `projections/case_queries.py`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ from stafettlogg.keys import KeyShredded
 from stafettlogg.mapper import topic_of
 from stafettlogg.views import (
     CaseListView,
+    CoordinatorOverviewView,
+    OverviewRow,
     CasePageView,
     CaseView,
     ChildDetails,
@@ -74,6 +77,8 @@ class CaseReads:
         def _visible_case(self, actor: Actor, case_id: UUID, on: date) -> Case: ...
         def _log_read(self, actor: Actor, case_id: UUID, action: str, at: datetime) -> None: ...
         def get_case(self, case_id: UUID) -> Case: ...
+        def list_staff(self, *, service: str | None = None, active: bool | None = None
+                       ) -> list[Any]: ...
 
     def case_ids(self, after: int = 0) -> Iterator[UUID]:
         """Every case, oldest first (read from the notification log)."""
@@ -196,6 +201,38 @@ class CaseReads:
             holding=[case_summary_view(f, today) for f in holding],
             taking_part=[case_summary_view(f, today) for f in taking_part],
             inbox=inbox, child_names=names,
+        )
+
+    def coordinator_overview(self, actor: Actor) -> CoordinatorOverviewView:
+        """The open cases of the coordinator's municipalities, with what needs their
+        attention (domain/case.py: a handover waiting too long, a level-0 decision
+        overdue, a quiet case, overdue actions) and cases whose holder has been
+        deactivated. Reads each case (not the case list) for its last activity."""
+        if not actor.is_coordinator:
+            raise errors.Forbidden("Oversikten er for koordinatorer.")
+        today = self.clock().date()
+        staff = {m.id: m for m in self.list_staff()}
+        rows: list[OverviewRow] = []
+        for facts in self._case_rows(actor, status="open", limit=1_000_000):
+            if facts.municipality not in actor.municipalities:
+                continue
+            case = self.get_case(facts.id)
+            holder = staff.get(case.state.holder_user)
+            content = may_see_content(case, actor, today)
+            rows.append(OverviewRow(
+                case=case_summary_view(facts, today),
+                child_name=self.child_details(case.id).name if content else None,
+                last_activity=case.modified_on or case.state.opened_at,
+                handover_waits=case.handover_waits_too_long(today),
+                decision_overdue=case.level0_decision_overdue(today),
+                quiet=case.quiet(today),
+                holder_deactivated=holder is not None and not holder.active,
+                overdue_actions=len(case.overdue_actions(today)),
+            ))
+        return CoordinatorOverviewView(
+            rows=rows,
+            by_level=dict(sorted(Counter(r.case.level for r in rows).items())),
+            by_service=dict(Counter(r.case.holder_service for r in rows).most_common()),
         )
 
     def case_view(self, case: Case) -> CaseView:

@@ -26,8 +26,8 @@ from projections.case_views import CaseFacts
 
 __all__ = [
     "AccessLine", "ActionView", "CaseListView", "CasePageView", "CaseSummaryView", "CaseView",
-    "ChildDetails", "ConsentView", "CoordinatorView", "DueAction", "ExpiringConsent",
-    "InboxHandover", "InboxView", "LogEntryView", "LogView", "ParticipantView",
+    "ChildDetails", "ConsentView", "CoordinatorOverviewView", "CoordinatorView", "DueAction", "ExpiringConsent",
+    "InboxHandover", "InboxView", "LogEntryView", "LogView", "OverviewRow", "ParticipantView",
     "PendingHandoverView", "StaffListView", "StaffView", "WorklistView", "case_summary_view",
     "case_view", "staff_view",
 ]
@@ -277,6 +277,33 @@ class WorklistView(msgspec.Struct, frozen=True):
     taking_part: list[CaseSummaryView]
     inbox: InboxView
     child_names: dict[UUID, str]
+
+
+class OverviewRow(msgspec.Struct, frozen=True):
+    """An open case in the coordinator's overview, with what needs attention."""
+
+    case: CaseSummaryView
+    child_name: str | None  # only where the coordinator's service takes part
+    last_activity: datetime
+    handover_waits: bool
+    decision_overdue: bool
+    quiet: bool
+    holder_deactivated: bool
+    overdue_actions: int
+
+    @property
+    def needs_attention(self) -> bool:
+        return (self.handover_waits or self.decision_overdue or self.quiet
+                or self.holder_deactivated or self.overdue_actions > 0)
+
+
+class CoordinatorOverviewView(msgspec.Struct, frozen=True):
+    """The open cases of the coordinator's municipalities, counted by level and by
+    the holder's service, each with its flags."""
+
+    rows: list[OverviewRow]
+    by_level: dict[int, int]
+    by_service: dict[str, int]
 
 
 class StaffView(msgspec.Struct, frozen=True):

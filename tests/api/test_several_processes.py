@@ -126,6 +126,15 @@ async def check_each_sees_the_others_writes(
         assert made.status_code == 201, made.text
     listed = await b.get("/api/v1/services", headers=auth(tokens, "kari"))
     assert {s["id"] for s in listed.json()["items"]} == {s[0] for s in STORY_SERVICES}
+    # ... and their people, through B (a handover names a member of the staff directory).
+    for user, claims in USERS.items():
+        if "service" not in claims:
+            continue
+        made = await b.post("/api/v1/staff", headers=auth(tokens, "adam"), json={
+            "id": user, "name": user.title(), "service": claims["service"],
+            "roles": claims["roles"], "municipalities": claims["municipalities"],
+        })
+        assert made.status_code == 201, made.text
 
     # Kari opens one case through each process; each lists both at once.
     birth = (datetime.now(UTC).date() - timedelta(days=5 * 365)).isoformat()

@@ -300,3 +300,140 @@ def test_a_refusal_is_shown_by_the_form_with_what_was_typed_kept(people: dict[st
     assert "beslutning" in summary.inner_text().lower()
     expect(form.get_by_label("Begrunnelse")).to_have_value("Vi trenger PPT.")
     kari.check(refused=True)
+
+
+def open_case(person: Person, name: str) -> str:
+    page = person.page
+    page.goto("/saker/ny")
+    page.get_by_label("Barnets fulle navn").fill(name)
+    page.get_by_label("Hva er du bekymret eller undrer deg over?").fill("Urolig i lek.")
+    page.get_by_role("button", name="Opprett saken").click()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    return page.url
+
+
+def test_the_coordinator_sees_the_overview_and_a_cases_access_log(people: dict[str, Person]):
+    case_url = open_case(people["kari"], "Siri Fjell")
+    kim = people["kim"]
+    kim.page.get_by_role("link", name="Oversikt", exact=True).click()
+    expect(kim.page.get_by_role("heading", name="Oversikt over åpne saker")).to_be_visible()
+    kim.check()
+    # Kim's service takes no part: the case is there, without the child's name.
+    assert "Siri Fjell" not in kim.page.content()
+    kim.page.goto(case_url)
+    kim.check()
+    expect(kim.page.locator("main")).to_contain_text("Du ser bare oversikten")
+    kim.page.get_by_role("link", name="Tilgangslogg").click()
+    kim.check()
+    log = kim.page.locator("table")
+    expect(log).to_contain_text("Kari Nordmann")
+    expect(log).to_contain_text("opprettet saken")
+    expect(log).to_contain_text("Kim Lunde")  # his own look at the case is there too
+    expect(log).to_contain_text("åpnet saken")
+
+
+def test_a_case_that_is_not_yours_is_a_page_that_does_not_exist(people: dict[str, Person]):
+    case_url = open_case(people["kari"], "Tor Fjell")
+    per = people["per"]
+    answer = per.page.goto(case_url)
+    assert answer is not None and answer.status == 404
+    expect(per.page.get_by_role("heading", name="Siden finnes ikke")).to_be_visible()
+    assert "Tor Fjell" not in per.page.content()
+    per.check(refused=True)
+
+
+def test_a_stale_page_says_so_and_a_double_click_records_once(people: dict[str, Person]):
+    kari = people["kari"]
+    case_url = open_case(kari, "Mia Berg")
+    other = kari.context.new_page()  # the same case open in a second tab
+    other.goto(case_url)
+
+    # A double click on "Lagre i loggen" records the entry once.
+    form = kari.open_form("Skriv i loggen")
+    form.get_by_label("Notat").check()
+    form.get_by_label("Tekst", exact=True).fill("Første notat.")
+    form.get_by_role("button", name="Lagre i loggen").dblclick()
+    kari.page.wait_for_load_state()
+    expect(kari.page.locator("#logg")).to_contain_text("Første notat.")
+    assert kari.page.locator("#logg li", has_text="Første notat.").count() == 1
+
+    # The second tab still shows the case as it was: its form is refused, not saved.
+    box = other.locator("details", has=other.locator("summary", has_text="Skriv i loggen"))
+    box.locator("summary").click()
+    box.get_by_label("Notat").check()
+    box.get_by_label("Tekst", exact=True).fill("Skrevet i en gammel fane.")
+    box.get_by_role("button", name="Lagre i loggen").click()
+    expect(other.locator(".ds-error-summary")).to_contain_text("endret av noen andre")
+    expect(other.get_by_role("link", name="Last inn saken på nytt")).to_be_visible()
+    expect(box.get_by_label("Tekst", exact=True)).to_have_value("Skrevet i en gammel fane.")
+    assert "Skrevet i en gammel fane." not in other.locator("#logg").inner_text()
+    other.close()
+
+
+FOCUS_SHOWN = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const ringed = (node) => {
+    const s = getComputedStyle(node);
+    return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+        || (s.boxShadow && s.boxShadow !== 'none');
+  };
+  // Designsystemet rings a radio's or checkbox's field (with its label), not the box.
+  const field = el.matches('[type=radio],[type=checkbox]') ? el.closest('.ds-field') : null;
+  const ring = ringed(el) || (field !== null && ringed(field));
+  return {ring, text: (el.innerText || el.value || el.getAttribute('aria-label') || el.id || el.name || '').trim().slice(0, 80), tag: el.tagName};
+}"""
+
+
+def tab_to(page: Page, text: str, limit: int = 80) -> None:
+    """Press Tab until the element named `text` has focus; every stop shows its focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUS_SHOWN)
+        if focused is None:
+            continue
+        assert focused["ring"], f"focus not visible on {focused}"
+        if text in focused["text"]:
+            return
+    pytest.fail(f"never reached {text!r} with Tab")
+
+
+def test_the_case_work_by_keyboard_alone_with_focus_always_visible(people: dict[str, Person]):
+    kari = people["kari"]
+    page = kari.page
+    page.goto("/saker")
+    tab_to(page, "Ny sak")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/saker/ny")
+    tab_to(page, "ny-child-name")
+    page.keyboard.type("Ada Lie")
+    tab_to(page, "ny-concern")
+    page.keyboard.type("Ada sier lite i samlingsstund.")
+    tab_to(page, "Opprett saken")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Ada Lie", level=1)).to_be_visible()
+    kari.check()
+
+    tab_to(page, "Steg på nivå 0")
+    page.keyboard.press("Enter")  # opens the form
+    tab_to(page, "vurdering")  # the first step
+    page.keyboard.press("Space")
+    tab_to(page, "niva0-text")
+    page.keyboard.type("Ser at Ada trekker seg unna.")
+    tab_to(page, "Lagre steget")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    kari.log_says("Steg på nivå 0: Vurdering")
+    kari.check()
+
+
+def test_the_case_pages_fit_a_phone(people: dict[str, Person]):
+    kari = people["kari"]
+    case_url = open_case(kari, "Lea Vik")
+    kari.page.set_viewport_size({"width": 375, "height": 800})
+    for url in ("/saker", "/saker/ny", case_url, case_url + "/tilgangslogg"):
+        kari.page.goto(url)
+        kari.page.locator("details").evaluate_all("boxes => boxes.forEach(b => b.open = true)")
+        width = kari.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{url} is {width} px wide at 375"
+        kari.check()

@@ -13,7 +13,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from stafettlogg.web.api.cases import BEARER
 from stafettlogg.web.api.problems import documented
 from stafettlogg.web.api.schemas import (
-    ServiceId,
     StaffIn,
     StaffListOut,
     StaffOut,
@@ -49,7 +48,8 @@ class StaffController(Controller):
     @get("/", summary="Ansatte", responses=documented(400, 401, 403, 429))
     async def list_staff(
         self, app: App, actor: Caller,
-        service: Annotated[ServiceId | None, QueryParameter()] = None,
+        service: Annotated[
+            str | None, QueryParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = None,
         active: Annotated[bool | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         cursor: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{1,9}$")] = None,

@@ -153,6 +153,30 @@ def _worklist(app: Stafettlogg, actor: Actor) -> tuple[Any, Directory]:
     return app.worklist(actor), _directory(app)
 
 
+# --- the coordinator's overview and a case's access log --------------------------------
+
+
+@get("/oversikt", include_in_schema=False)
+async def overview(app: Stafettlogg, viewer: Viewer) -> Template:
+    view, directory = await off_loop(_overview, app, viewer.actor)
+    return Template(template_name="oversikt.html", context=_context(viewer, directory, o=view))
+
+
+def _overview(app: Stafettlogg, actor: Actor) -> tuple[Any, Directory]:
+    return app.coordinator_overview(actor), _directory(app)
+
+
+@get("/saker/{case_id:uuid}/tilgangslogg", include_in_schema=False)
+async def access_log(app: Stafettlogg, viewer: Viewer, case_id: CaseId) -> Template:
+    lines, directory = await off_loop(_access_log, app, viewer.actor, case_id)
+    return Template(template_name="tilgangslogg.html", context=_context(
+        viewer, directory, lines=lines, case_id=case_id))
+
+
+def _access_log(app: Stafettlogg, actor: Actor, case_id: UUID) -> tuple[Any, Directory]:
+    return app.read_access_log(actor, case_id), _directory(app)
+
+
 # --- opening a case --------------------------------------------------------------------
 
 
@@ -292,4 +316,4 @@ def _target(fields: dict[str, list[str]]) -> UUID | None:
         return None
 
 
-ROUTES = [worklist, new_case, open_case, case_page, case_command]
+ROUTES = [worklist, overview, access_log, new_case, open_case, case_page, case_command]

@@ -56,7 +56,7 @@ def parse(fields: Mapping[str, list[str]], body: type[B], *, lists: Iterable[str
     try:
         return msgspec.convert(data, type=body, strict=False)
     except msgspec.ValidationError as exc:
-        found = field_error(str(exc))
+        found = field_error(str(exc), schema=body)
         raise FormInvalid({found.field.split(".")[0]: found.message}) from None
 
 

@@ -98,11 +98,23 @@ LOG_KINDS = {
 ACCESS_ACTIONS = {
     "read-case": "leste saken", "read-case-page": "åpnet saken", "read-log": "leste loggen",
     "read-access-log": "leste tilgangsloggen",
+    "open-case": "opprettet saken", "add-entry": "skrev i loggen",
+    "level0-step": "førte et steg på nivå 0", "change-level": "endret nivå",
+    "register-consent": "registrerte et samtykke", "withdraw-consent": "trakk et samtykke",
+    "add-participant": "tok med en tjeneste", "remove-participant": "tok ut en tjeneste",
+    "request-handover": "sendte stafettpinnen", "accept-handover": "tok imot stafettpinnen",
+    "decline-handover": "avslo stafettpinnen", "cancel-handover": "trakk overleveringen",
+    "appoint-coordinator": "oppnevnte koordinator", "release-coordinator": "fritok koordinator",
+    "establish-responsibility-group": "opprettet ansvarsgruppe",
+    "dissolve-responsibility-group": "avsluttet ansvarsgruppen",
+    "start-individual-plan": "startet individuell plan",
+    "end-individual-plan": "avsluttet individuell plan",
+    "hold-meeting": "førte et møte", "agree-action": "avtalte et tiltak",
+    "evaluate-action": "evaluerte et tiltak", "record-satisfaction": "registrerte tilfredshet",
+    "close-case": "avsluttet saken",
 }
 
 
 def access_action(action: str) -> str:
-    """An access-log action in words: reads by name, writes as "endret saken (…)"."""
-    if action in ACCESS_ACTIONS:
-        return ACCESS_ACTIONS[action]
-    return f"endret saken ({action})"
+    """An access-log action in words (an unknown one as it is recorded)."""
+    return ACCESS_ACTIONS.get(action, action)
