@@ -275,7 +275,9 @@ class StatisticsRequested(DomainEvent, frozen=True, kw_only=True):
 # keyed hash (the application's blind index), or None.
 
 
-class StaffRegistered(DomainEvent, frozen=True, kw_only=True):
+class StaffDetailsEvent(DomainEvent, frozen=True, kw_only=True):
+    """A staff member's details, every field as it is after the event."""
+
     staff_id: str
     name: str
     email: str | None
@@ -283,19 +285,13 @@ class StaffRegistered(DomainEvent, frozen=True, kw_only=True):
     roles: tuple[str, ...]
     municipalities: tuple[str, ...]
     login: str | None
+
+
+class StaffRegistered(StaffDetailsEvent, frozen=True, kw_only=True):
     registered_by: str
 
 
-class StaffChanged(DomainEvent, frozen=True, kw_only=True):
-    """New details of a staff member: every field as it is after the change."""
-
-    staff_id: str
-    name: str
-    email: str | None
-    service: str | None
-    roles: tuple[str, ...]
-    municipalities: tuple[str, ...]
-    login: str | None
+class StaffChanged(StaffDetailsEvent, frozen=True, kw_only=True):
     changed_by: str
 
 

@@ -741,7 +741,8 @@ def test_a_closed_case_refuses_every_change(full_case, people, services, refused
 
 
 def test_every_command_of_a_case_is_in_the_closed_case_test():
-    readers = {"has_access", "is_taking_part", "consent_status", "level0_decision_overdue"}
+    readers = {"has_access", "is_taking_part", "consent_status", "level0_decision_overdue",
+               "handover_waits_too_long", "quiet", "overdue_actions"}
     sweeps = {"expire_consents"}  # records nothing on a closed case, see below
     commands = {
         name for name, member in vars(Case).items()

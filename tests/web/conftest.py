@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route
 from playwright.sync_api import sync_playwright
 
-from tests.api.test_server_process import PROJECT, READY_DEADLINE, free_port, server_env
+from tests.web.servers import Server, serving
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 CHROMIUM_ARGS = [
@@ -37,50 +32,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@dataclass
-class LiveServer:
-    base_url: str
-    host: str  # "127.0.0.1:port", as a request's URL names it
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`python -m stafettlogg serve` on an empty store, on a free port."""
-    root = tmp_path_factory.mktemp("web")
-    port = free_port()
-    log = root / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "stafettlogg", "serve", "--port", str(port)],
-            cwd=PROJECT, env=server_env(root / "var"), stdout=out, stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}", process, log)
-    try:
-        deadline = time.monotonic() + READY_DEADLINE
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited with {process.returncode}:\n{server.output()}")
-            try:
-                if httpx.get(f"{server.base_url}/ready", timeout=2.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not ready in {READY_DEADLINE} s:\n{server.output()}")
-            time.sleep(0.1)
+    with serving(tmp_path_factory.mktemp("web")) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +70,7 @@ def watched() -> Watched:
 
 
 @pytest.fixture
-def context(browser: Browser, live_server: LiveServer, watched: Watched) -> Iterator[BrowserContext]:
+def context(browser: Browser, live_server: Server, watched: Watched) -> Iterator[BrowserContext]:
     """A fresh browser context, 1280 px wide, that lets only the server be reached."""
     ctx = browser.new_context(
         base_url=live_server.base_url, locale="nb-NO", timezone_id="Europe/Oslo",

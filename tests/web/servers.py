@@ -16,6 +16,10 @@ import pytest
 from stafettlogg.application import Stafettlogg
 from stafettlogg.settings import Settings
 from tests.api.test_server_process import PROJECT, READY_DEADLINE, free_port, server_env
+from tests.conftest import ADMIN, register_services
+
+# Who signs in with which subject at the test provider (the staff of tests/conftest.py).
+LOGINS = {"kari": "kari-sub", "per": "per-sub", "pia": "pia-sub", "kim": "kim-sub"}
 
 
 @dataclass
@@ -75,3 +79,23 @@ def serving(root: Path, *args: str, port: int | None = None,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def signing_in_with(root: Path, issuer: str, logins: dict[str, str] | None = None
+                    ) -> Iterator[Server]:
+    """A server that signs staff in with the provider at `issuer`, on a store with the
+    test services and staff, each staff member of `logins` with that login subject."""
+    port = free_port()
+    env = environment(root, port, STAFETTLOGG_OIDC_ISSUER=issuer,
+                      STAFETTLOGG_OIDC_CLIENT_ID="stafettlogg",
+                      STAFETTLOGG_OIDC_CLIENT_SECRET="hemmelig")
+    app = Stafettlogg(Settings.from_env(env))
+    try:
+        register_services(app)
+        for staff_id, subject in (LOGINS if logins is None else logins).items():
+            app.change_staff(ADMIN, staff_id, login_subject=subject)
+    finally:
+        app.close()
+    with serving(root, port=port, env=env) as running:
+        yield running

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Page, Response
 
 from stafettlogg.web.security import CSP
-from tests.web.conftest import LiveServer, Watched, assert_accessible
+from tests.web.conftest import Watched, assert_accessible
+from tests.web.servers import Server
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +89,7 @@ def test_the_skip_link_leads_to_the_main_content(page: Page, watched: Watched) -
 
 
 def test_the_landing_page_leads_to_login_without_javascript(
-    browser, live_server: LiveServer,
+    browser, live_server: Server,
 ) -> None:
     context = browser.new_context(base_url=live_server.base_url, java_script_enabled=False)
     try:

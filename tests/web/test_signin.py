@@ -11,42 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from tests.api.test_server_process import free_port
-from tests.conftest import ADMIN, register_services
+from tests.conftest import ADMIN
 from tests.web.providers import HostileProvider, mock_provider
-from tests.web.servers import Server, environment, serving
+from tests.web.servers import Server, signing_in_with
 
 SESSION = "stafettlogg_sesjon"
-
-
-def prepare(server_env: dict[str, str]) -> None:
-    """The services and their staff; Kari signs in as `kari-sub`, Per as `per-sub`."""
-    from stafettlogg.application import Stafettlogg
-    from stafettlogg.settings import Settings
-
-    app = Stafettlogg(Settings.from_env(server_env))
-    try:
-        register_services(app)
-        app.change_staff(ADMIN, "kari", login_subject="kari-sub")
-        app.change_staff(ADMIN, "per", login_subject="per-sub")
-    finally:
-        app.close()
-
-
-def start(root: Path, issuer: str) -> Iterator[Server]:
-    port = free_port()
-    env = environment(root, port, STAFETTLOGG_OIDC_ISSUER=issuer,
-                      STAFETTLOGG_OIDC_CLIENT_ID="stafettlogg",
-                      STAFETTLOGG_OIDC_CLIENT_SECRET="hemmelig")
-    prepare(env)
-    with serving(root, port=port, env=env) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +31,8 @@ def provider() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[Server]:
-    yield from start(tmp_path_factory.mktemp("signin"), provider)
+    with signing_in_with(tmp_path_factory.mktemp("signin"), provider) as running:
+        yield running
 
 
 @pytest.fixture
@@ -188,7 +163,7 @@ def test_no_demo_sign_in_in_a_normal_start(browser: httpx.Client):
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostileProvider, Server]]:
     with HostileProvider() as provider:
-        for server in start(tmp_path_factory.mktemp("hostile"), provider.issuer):
+        with signing_in_with(tmp_path_factory.mktemp("hostile"), provider.issuer) as server:
             yield provider, server
 
 

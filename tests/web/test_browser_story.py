@@ -18,19 +18,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route, expect
 
-from tests.api.test_server_process import free_port
-from tests.conftest import ADMIN, register_services
 from tests.web.conftest import assert_accessible
 from tests.web.providers import mock_provider
-from tests.web.servers import Server, environment, serving
+from tests.web.servers import LOGINS, Server, signing_in_with
 
-LOGINS = {"kari": "kari-sub", "per": "per-sub", "pia": "pia-sub", "kim": "kim-sub"}
 IN_A_YEAR = (date.today() + timedelta(days=365)).isoformat()
 IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
 
@@ -43,22 +39,7 @@ def provider() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[Server]:
-    from stafettlogg.application import Stafettlogg
-    from stafettlogg.settings import Settings
-
-    root: Path = tmp_path_factory.mktemp("story")
-    port = free_port()
-    env = environment(root, port, STAFETTLOGG_OIDC_ISSUER=provider,
-                      STAFETTLOGG_OIDC_CLIENT_ID="stafettlogg",
-                      STAFETTLOGG_OIDC_CLIENT_SECRET="hemmelig")
-    app = Stafettlogg(Settings.from_env(env))
-    try:
-        register_services(app)
-        for staff_id, subject in LOGINS.items():
-            app.change_staff(ADMIN, staff_id, login_subject=subject)
-    finally:
-        app.close()
-    with serving(root, port=port, env=env) as running:
+    with signing_in_with(tmp_path_factory.mktemp("story"), provider) as running:
         yield running
 
 
