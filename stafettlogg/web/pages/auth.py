@@ -87,6 +87,8 @@ def home_of(member: StaffMember) -> str:
     """Where a staff member starts: their cases, or the admin pages."""
     if {"worker", "coordinator"} & set(member.roles):
         return "/saker"
+    if "admin" in member.roles:
+        return "/admin"
     return "/"
 
 
