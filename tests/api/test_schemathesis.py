@@ -51,6 +51,7 @@ from schemathesis.errors import FailureGroup
 from domain.values import Actor
 from stafettlogg.web.app import create_app
 from stafettlogg.application import Stafettlogg
+from tests.conftest import ADMIN
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +75,19 @@ IDENTITIES: tuple[str | None, ...] = (
     "kari", "per", "kari", "stranger", "kim", "kari", None, "adam", "kari", "forged",
 )
 KNOWN_SERVICES = ("ppt-lister", "hauge-skole", "hs-lyngdal", "bhg-solsikken")
+KNOWN_STAFF = ("kari", "per", "pia", "hanne", "kim")
+SPARE_SERVICES = ("reserve-skole", "reserve-ppt")
+SPARE_STAFF = ("reserve-1", "reserve-2")
+
+
+def register_spares(app: Stafettlogg) -> None:
+    """Services and people that the fuzzed changes (PATCH) may close and deactivate."""
+    for service_id, sector in zip(SPARE_SERVICES, ("skole", "ppt"), strict=True):
+        app.register_service(ADMIN, service_id=service_id, name=f"Reserve {sector}",
+                             sector=sector, municipalities=["4225"])
+    for staff_id in SPARE_STAFF:
+        app.register_staff(ADMIN, staff_id=staff_id, name=f"Reserve {staff_id}",
+                           service="hauge-skole", roles=["worker"], municipalities=["4225"])
 KNOWN_USERS = ("per", "pia", "hanne", "kari")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 
@@ -263,8 +277,13 @@ class Run:
                     for name, value in w.children(path["case_id"]).items():
                         if name in path and targeted != name and self.n % 5:
                             path[name] = value
+            # A change (PATCH) goes to a spare service or person: closing a service or
+            # deactivating someone the worlds are seeded with would end the run.
+            changing = case.method.upper() == "PATCH"
             if "service_id" in path and targeted != "service_id" and self.n % 4:
-                path["service_id"] = self._pick(KNOWN_SERVICES)
+                path["service_id"] = self._pick(SPARE_SERVICES if changing else KNOWN_SERVICES)
+            if "staff_id" in path and targeted != "staff_id" and self.n % 4:
+                path["staff_id"] = self._pick(SPARE_STAFF if changing else KNOWN_STAFF)
             case.path_parameters = path
 
         # Valid bodies, two times out of three: known services, municipalities and users
@@ -442,9 +461,12 @@ def test_the_served_openapi_document_holds_under_fuzzing(
     # The contract's endpoints are all in the document (and so all get fuzzed).
     for label in ("POST /api/v1/cases", "GET /api/v1/cases/{case_id}",
                   "POST /api/v1/cases/{case_id}/handovers/{handover_id}/accept",
-                  "GET /api/v1/inbox", "POST /api/v1/services"):
+                  "GET /api/v1/inbox", "POST /api/v1/services",
+                  "POST /api/v1/staff", "GET /api/v1/staff", "GET /api/v1/staff/{staff_id}",
+                  "PATCH /api/v1/staff/{staff_id}"):
         assert label in labels
 
+    register_spares(stafettlogg)
     tokens = {name: users.token(name) for name in users.CLAIMS}
     run = Run(app=stafettlogg, tokens=tokens, claims=users.CLAIMS)
     for operation in operations:

@@ -362,7 +362,8 @@ FOCUS_SHOWN = """() => {
   // Designsystemet rings a radio's or checkbox's field (with its label), not the box.
   const field = el.matches('[type=radio],[type=checkbox]') ? el.closest('.ds-field') : null;
   const ring = ringed(el) || (field !== null && ringed(field));
-  return {ring, text: (el.innerText || el.value || el.getAttribute('aria-label') || el.id || el.name || '').trim().slice(0, 80), tag: el.tagName};
+  const names = [el.innerText, el.value, el.getAttribute('aria-label'), el.id, el.name];
+  return {ring, text: names.filter(Boolean).join(' | ').trim().slice(0, 200), tag: el.tagName};
 }"""
 
 
@@ -402,10 +403,73 @@ def test_the_case_work_by_keyboard_alone_with_focus_always_visible(people: dict[
     tab_to(page, "niva0-text")
     page.keyboard.type("Ser at Ada trekker seg unna.")
     tab_to(page, "Lagre steget")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     kari.log_says("Steg på nivå 0: Vurdering")
     kari.check()
+
+    # The decision: arrow keys move through a radio group.
+    tab_to(page, "Steg på nivå 0")
+    page.keyboard.press("Enter")
+    tab_to(page, "vurdering")
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    tab_to(page, "niva0-text")
+    page.keyboard.type("Vi går videre til tiltak.")
+    tab_to(page, "Lagre steget")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    kari.log_says("Steg på nivå 0: Beslutning")
+
+    tab_to(page, "Endre nivå")
+    page.keyboard.press("Enter")
+    tab_to(page, "niva-level-1")
+    page.keyboard.press("ArrowDown")  # level 1
+    tab_to(page, "niva-reason")
+    page.keyboard.type("Tiltak i barnehagen.")
+    tab_to(page, "Endre nivå")  # the button, after the summary of the same name
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    kari.log_says("Nytt nivå: fra 0 til 1")
+
+    tab_to(page, "Registrer samtykke")
+    page.keyboard.press("Enter")
+    tab_to(page, "guardian")
+    page.keyboard.press("Space")
+    tab_to(page, "hauge-skole")
+    page.keyboard.press("Space")
+    tab_to(page, "samtykke-purpose")
+    page.keyboard.type("Overgang til skolen.")
+    tab_to(page, "samtykke-valid-until")
+    page.keyboard.type("31.12.2030")
+    tab_to(page, "oral")  # Tab enters a radio group once; an arrow picks the next
+    page.keyboard.press("ArrowDown")
+    tab_to(page, "Registrer samtykket")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("#samtykker-liste")).to_contain_text("31.12.2030")
+
+    tab_to(page, "Send stafettpinnen videre")
+    page.keyboard.press("Enter")
+    tab_to(page, "stafett-to-user")
+    page.keyboard.type("Per")  # a closed list picks the option typed
+    tab_to(page, "Send stafettpinnen")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("#overlevering")).to_be_visible()
+    kari.check()
+
+    # Per takes the baton, by keyboard too.
+    per = people["per"]
+    per.page.goto("/saker")
+    tab_to(per.page, "Ada Lie")
+    with per.page.expect_navigation():
+        per.page.keyboard.press("Enter")
+    tab_to(per.page, "Ta imot stafettpinnen")
+    with per.page.expect_navigation():
+        per.page.keyboard.press("Enter")
+    expect(per.page.locator("main")).to_contain_text("Per Hansen, Hauge skole")
+    per.check()
 
 
 def test_the_case_pages_fit_a_phone(people: dict[str, Person]):

@@ -10,17 +10,24 @@ the values typed, the errors tied to their fields, and the form's idempotency ke
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import date
+import typing
 from typing import Any, TypeVar
 
 import msgspec
 
 from stafettlogg.web.api.problems import field_error
+from stafettlogg.web.pages.words import FIELD_LABELS
 
 B = TypeVar("B")
 
 REQUIRED = "Feltet må fylles ut."
+NOT_A_DATE = "Skriv en dato som dd.mm.åååå, for eksempel 31.12.2026."
+NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class FormInvalid(Exception):
@@ -31,6 +38,33 @@ class FormInvalid(Exception):
 
 def _required(body: type[Any]) -> list[str]:
     return [f.name for f in msgspec.structs.fields(body) if f.required]
+
+
+def _date_fields(body: type[Any]) -> set[str]:
+    found = set()
+    for f in msgspec.structs.fields(body):
+        kinds = typing.get_args(f.type) or (f.type,)
+        if date in kinds or f.type is date:
+            found.add(f.name)
+    return found
+
+
+def as_iso_date(text: str) -> str | None:
+    """`31.12.2026` (or `2026-12-31`) as `2026-12-31`; None when it is not a date."""
+    text = text.strip()
+    found = NORWEGIAN_DATE.match(text)
+    if found:
+        day, month, year = (int(g) for g in found.groups())
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            return None
+    if ISO_DATE.match(text):
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            return None
+    return None
 
 
 def parse(fields: Mapping[str, list[str]], body: type[B], *, lists: Iterable[str] = (),
@@ -48,6 +82,15 @@ def parse(fields: Mapping[str, list[str]], body: type[B], *, lists: Iterable[str
                                                            "description") else values[0]
     for name in lists:
         data.setdefault(name, [])
+    bad_dates = {}
+    for name in _date_fields(body) & set(data):
+        iso = as_iso_date(data[name])
+        if iso is None:
+            bad_dates[name] = NOT_A_DATE
+        else:
+            data[name] = iso
+    if bad_dates:
+        raise FormInvalid(bad_dates)
     data.update(extra or {})
     missing = {name: REQUIRED for name in _required(body)
                if name not in data or data[name] in ("", [])}
@@ -98,3 +141,7 @@ class FormState:
 
     def is_group(self, field: str) -> bool:
         return field in self.groups
+
+    def label(self, field: str) -> str:
+        """The field's name in the error summary ("Gjelder til og med")."""
+        return FIELD_LABELS.get(field, "")

@@ -118,3 +118,23 @@ ACCESS_ACTIONS = {
 def access_action(action: str) -> str:
     """An access-log action in words (an unknown one as it is recorded)."""
     return ACCESS_ACTIONS.get(action, action)
+
+
+# The fields of the forms, by the name they post (the API's body fields), as the
+# error summary at the top of a form names them.
+FIELD_LABELS = {
+    "child.name": "Barnets fulle navn", "child.birth_date": "Fødselsdato",
+    "child.national_id": "Fødselsnummer", "concern": "Undringen",
+    "kind": "Hva slags innføring", "text": "Tekst", "step": "Steg", "level": "Nytt nivå",
+    "reason": "Begrunnelse", "given_by": "Hvem gir samtykket", "services": "Tjenester",
+    "purpose": "Formål", "valid_until": "Gjelder til og med", "form": "Form",
+    "service": "Tjeneste", "user": "Person", "to_user": "Mottaker", "note": "Melding",
+    "held_on": "Dato for møtet", "minutes": "Referat", "description": "Tiltaket",
+    "responsible_service": "Ansvarlig tjeneste", "evaluate_by": "Evalueres innen",
+    "outcome": "Resultat", "respondent": "Hvem svarer", "score": "Svar",
+    "_mål": "Hva skjemaet gjelder",
+    # The admin pages' forms.
+    "id": "Id", "name": "Navn", "email": "E-post", "sector": "Sektor", "roles": "Roller",
+    "municipalities": "Kommuner", "login": "Påloggings-id", "login.subject": "Påloggings-id",
+    "active": "Aktiv",
+}
