@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -300,16 +299,15 @@ def test_same_seed_same_data(tmp_path: Path) -> None:
         other.close()
 
 
-def test_the_default_size_loads_fast(tmp_path: Path) -> None:
+def test_the_default_size_has_open_cases_at_every_level_and_batons_accepted(
+        tmp_path: Path) -> None:
+    """(How fast it loads is a benchmark's question: `bench/`, docs/performance.md.)"""
     app = _app(tmp_path / "var", 1)
     try:
-        started = time.perf_counter()
         summary = load_demo(app, seed=1)
-        elapsed = time.perf_counter() - started
     finally:
         app.close()
     assert summary.children == 400
     assert summary.cases >= 400
     assert all(summary.open_per_level[level] >= 10 for level in range(4))
     assert summary.barnehage_to_skole_accepted >= 10
-    assert elapsed < 90, f"400 children took {elapsed:.0f} s"
