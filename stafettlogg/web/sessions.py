@@ -20,6 +20,7 @@ the store itself holds no id that would let anyone in.
 from __future__ import annotations
 
 import hashlib
+import os
 import hmac
 import secrets
 from datetime import datetime
@@ -27,6 +28,7 @@ from datetime import datetime
 import msgspec
 from litestar.datastructures import Cookie
 from litestar.stores.base import Store
+from litestar.stores.file import FileStore
 
 SESSION_COOKIE = "stafettlogg_sesjon"
 LOGIN_COOKIE = "stafettlogg_innlogging"
@@ -79,9 +81,12 @@ class Sessions:
 
     async def start(self, old_id: str | None, staff_id: str, via: str, at: datetime
                     ) -> tuple[str, WebSession]:
-        """Sign in: a new id, whatever the browser had."""
+        """Sign in: a new id, whatever the browser had. (Sessions and login attempts
+        that ran out are cleared from the store now and then: here.)"""
         if old_id:
             await self.end(old_id)
+        if isinstance(self.store, FileStore) and os.path.isdir(str(self.store.path)):
+            await self.store.delete_expired()
         session_id = new_secret()
         session = WebSession(staff_id=staff_id, csrf=new_secret(), signed_in_at=at, via=via)
         await self.store.set(_key("s", session_id), msgspec.json.encode(session),
