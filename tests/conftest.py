@@ -140,9 +140,9 @@ STAFF = [
 ]
 
 
-def register_staff(app: Stafettlogg) -> None:
+def register_staff(app: Stafettlogg, at: datetime = T0) -> None:
     for staff_id, name, service, roles, municipalities in STAFF:
         app.register_staff(
             ADMIN, staff_id=staff_id, name=name, service=service, roles=roles,
-            municipalities=municipalities, at=T0,
+            municipalities=municipalities, at=at,
         )

@@ -21,7 +21,7 @@ from projections import publication
 from stafettlogg.application import Stafettlogg
 from tests import auditor
 from tests.auditor import Report, audit, audit_app, made_up
-from tests.conftest import ADMIN, KARI, PER
+from tests.conftest import ADMIN, KARI, PER, register_staff
 from tests.stores import settings_for
 from tests.test_statistics import MovableClock, at, decide
 
@@ -51,6 +51,7 @@ def stores(tmp_path: Path) -> Iterator[Callable[[], Stafettlogg]]:
         ]:
             app.register_service(ADMIN, service_id=service_id, name=name, sector=sector,
                                  municipalities=municipalities, at=at("2025-12-01"))
+        register_staff(app, at=at("2025-12-01"))
         return app
 
     yield make

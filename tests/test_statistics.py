@@ -54,7 +54,7 @@ from projections.statistics import StatisticsProjection
 from stafettlogg.application import Stafettlogg
 from stafettlogg.read_models import NotificationSource, ReadModels
 from stafettlogg.statistics import StatisticsService
-from tests.conftest import ADMIN, KARI, PER, MovableClock, settings_for
+from tests.conftest import ADMIN, KARI, PER, MovableClock, register_staff, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -603,6 +603,7 @@ def small(tmp_path: Path) -> Iterator[Stafettlogg]:
     ]:
         app.register_service(ADMIN, service_id=service_id, name=name, sector=sector,
                              municipalities=municipalities, at=at("2025-12-01"))
+    register_staff(app, at=at("2025-12-01"))
     yield app
     app.close()
 

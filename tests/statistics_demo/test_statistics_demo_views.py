@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time as walltime
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -241,7 +240,6 @@ def test_cli_rebuild_prints_a_summary_and_equals_the_live_view(demo: Demo) -> No
             check=False,
         )
 
-    started = walltime.perf_counter()
     result = rebuild("--view", "statistics")
     assert result.returncode == 0, result.stderr[-2000:]
     summary = re.fullmatch(r"Gjenoppbygget: (\d+) hendelser lest på \d+\.\d s\.\n", result.stdout)
@@ -252,7 +250,6 @@ def test_cli_rebuild_prints_a_summary_and_equals_the_live_view(demo: Demo) -> No
         assert snapshot(after) == live
     finally:
         after.close()
-    assert walltime.perf_counter() - started < 60
 
     everything = rebuild()
     assert everything.returncode == 0, everything.stderr[-2000:]
