@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,10 +82,12 @@ def serving(root: Path, *args: str, port: int | None = None,
 
 
 @contextmanager
-def signing_in_with(root: Path, issuer: str, logins: dict[str, str] | None = None
+def signing_in_with(root: Path, issuer: str, logins: dict[str, str] | None = None,
+                    prepare: Callable[[Stafettlogg], object] | None = None
                     ) -> Iterator[Server]:
     """A server that signs staff in with the provider at `issuer`, on a store with the
-    test services and staff, each staff member of `logins` with that login subject."""
+    test services and staff (and what `prepare` adds), each staff member of `logins`
+    with that login subject."""
     port = free_port()
     env = environment(root, port, STAFETTLOGG_OIDC_ISSUER=issuer,
                       STAFETTLOGG_OIDC_CLIENT_ID="stafettlogg",
@@ -93,6 +95,8 @@ def signing_in_with(root: Path, issuer: str, logins: dict[str, str] | None = Non
     app = Stafettlogg(Settings.from_env(env))
     try:
         register_services(app)
+        if prepare is not None:
+            prepare(app)
         for staff_id, subject in (LOGINS if logins is None else logins).items():
             app.change_staff(ADMIN, staff_id, login_subject=subject)
     finally:

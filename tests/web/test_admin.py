@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Request, Route, expect
+from playwright.sync_api import Browser, expect
 
-from tests.api.test_server_process import free_port
-from tests.conftest import ADMIN, register_services
-from tests.web.conftest import assert_accessible
+from tests.conftest import ADMIN
+from tests.web.people import Person
 from tests.web.providers import mock_provider
-from tests.web.servers import Server, environment, serving
+from tests.web.servers import Server, signing_in_with
 
 LOGINS = {"kari": "kari-sub", "adam": "adam-sub"}
 
@@ -34,77 +32,26 @@ def provider() -> Iterator[str]:
         yield issuer
 
 
+def register_the_admin(app) -> None:
+    app.register_staff(ADMIN, staff_id="adam", name="Adam Admin", service=None,
+                       roles=["admin"])
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[Server]:
-    from stafettlogg.application import Stafettlogg
-    from stafettlogg.settings import Settings
-
-    root: Path = tmp_path_factory.mktemp("admin")
-    port = free_port()
-    env = environment(root, port, STAFETTLOGG_OIDC_ISSUER=provider,
-                      STAFETTLOGG_OIDC_CLIENT_ID="stafettlogg",
-                      STAFETTLOGG_OIDC_CLIENT_SECRET="hemmelig")
-    app = Stafettlogg(Settings.from_env(env))
-    try:
-        register_services(app)
-        app.register_staff(ADMIN, staff_id="adam", name="Adam Admin", service=None,
-                           roles=["admin"], login_subject="adam-sub")
-        app.change_staff(ADMIN, "kari", login_subject="kari-sub")
-    finally:
-        app.close()
-    with serving(root, port=port, env=env) as running:
+    with signing_in_with(tmp_path_factory.mktemp("admin"), provider, LOGINS,
+                         prepare=register_the_admin) as running:
         yield running
 
 
-class Admin:
-    """One person's browser, every page checked as it is reached: accessible, nothing
-    asked of another host, no console error."""
+class Admin(Person):
+    """An admin's browser (tests/web/people.py), and what they do on the admin pages."""
 
     def __init__(self, browser: Browser, server: Server, provider: str) -> None:
-        self.server = server
-        self.provider_host = urlsplit(provider).netloc
-        self.outside: list[str] = []
-        self.console: list[str] = []
-        self.context = browser.new_context(
-            base_url=server.base_url, locale="nb-NO", timezone_id="Europe/Oslo",
-            viewport={"width": 1280, "height": 900})
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("console", lambda m: m.type == "error" and self._ours() and
-                     self.console.append(m.text))
-        self.page.on("pageerror", lambda e: self._ours() and self.console.append(str(e)))
-
-    def _ours(self) -> bool:
-        return urlsplit(self.page.url).netloc == self.server.host
-
-    def _route(self, route: Route, request: Request) -> None:
-        host = urlsplit(request.url).netloc
-        page_host = urlsplit(request.frame.url).netloc if request.frame.url else host
-        if host == self.server.host or (host == self.provider_host and (
-                request.resource_type == "document" or page_host == self.provider_host)):
-            route.continue_()
-        else:
-            if page_host == self.server.host:
-                self.outside.append(request.url)
-            route.abort()
-
-    def check(self, *, refused: bool = False) -> None:
-        assert_accessible(self.page)
-        assert self.outside == [], self.outside
-        errors = [m for m in self.console if not (
-            refused and m.startswith("Failed to load resource: the server responded"))]
-        assert errors == [], errors
-        assert "Stafettlogg" in self.page.title()
-
-    def close(self) -> None:
-        self.context.close()
+        super().__init__(browser, server, provider, LOGINS)
 
     def sign_in_as(self, staff_id: str, lands_on: str) -> None:
-        self.page.goto("/logg-inn")
-        self.page.get_by_role("link", name="Logg inn med kommunens innlogging").click()
-        self.page.fill("input[name=sub]", LOGINS[staff_id])
-        self.page.get_by_role("button", name="Authorize").click()
-        self.page.wait_for_url(f"**{lands_on}")
+        self.sign_in(staff_id, lands_on)
 
     def submit(self, button: str, *, refused: bool = False) -> None:
         """Press the button; a refusal (400) is the page's own status, then forgotten."""
@@ -308,3 +255,31 @@ def test_the_admin_pages_show_no_case(http: httpx.Client):
     assert http.get("/saker").status_code in (403, 404) or "Mine saker" not in http.get(
         "/saker").text
 
+
+
+def test_the_staff_list_follows_the_chosen_service_at_once_and_also_without_javascript(
+        adam: Admin, browser: Browser, server: Server):
+    page = adam.page
+    page.goto("/admin/ansatte")
+    page.evaluate("window.stillTheSamePage = true")
+    page.get_by_label("Vis ansatte i").select_option(label="Hauge skole")
+    expect(page.locator("#ansatte-utvalg")).to_contain_text("Ansatte i Hauge skole: 1.")
+    expect(page.locator("#ansatte-liste")).to_contain_text("Per Hansen")
+    expect(page.locator("#ansatte-liste")).not_to_contain_text("Kari Nordmann")
+    assert page.evaluate("window.stillTheSamePage === true")  # htmx: the list only
+    assert "tjeneste=hauge-skole" in page.url  # and the address says so
+    adam.check()
+    assert page.evaluate("localStorage.length") == 0  # no copy of the page kept
+
+    # Without JavaScript the button does the same, as a plain form.
+    plain = browser.new_context(base_url=server.base_url, java_script_enabled=False)
+    try:
+        plain.add_cookies(adam.context.cookies())
+        other = plain.new_page()
+        other.goto("/admin/ansatte")
+        other.get_by_label("Vis ansatte i").select_option(label="Hauge skole")
+        other.get_by_role("button", name="Vis", exact=True).click()
+        expect(other.locator("#ansatte-utvalg")).to_contain_text("Ansatte i Hauge skole: 1.")
+        assert "tjeneste=hauge-skole" in other.url
+    finally:
+        plain.close()

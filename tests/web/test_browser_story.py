@@ -18,14 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.web.conftest import assert_accessible
+from tests.web.people import Person as BrowserPerson
 from tests.web.providers import mock_provider
-from tests.web.servers import LOGINS, Server, signing_in_with
+from tests.web.servers import Server, signing_in_with
 
 IN_A_YEAR = (date.today() + timedelta(days=365)).isoformat()
 IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
@@ -43,68 +42,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[
         yield running
 
 
-class Person:
-    """One person's browser: every page checked as it is reached."""
-
-    def __init__(self, browser: Browser, server: Server, provider: str) -> None:
-        self.server = server
-        self.provider_host = urlsplit(provider).netloc
-        self.outside: list[str] = []
-        self.console: list[str] = []
-        self.context: BrowserContext = browser.new_context(
-            base_url=server.base_url, locale="nb-NO", timezone_id="Europe/Oslo",
-            viewport={"width": 1280, "height": 900})
-        self.context.route("**/*", self._route)
-        self.page: Page = self.context.new_page()
-        self.page.on("console", lambda m: m.type == "error" and self._ours() and
-                     self.console.append(m.text))
-        self.page.on("pageerror", lambda e: self._ours() and self.console.append(str(e)))
-        self.csp_missing: list[str] = []
-        self.page.on("response", self._on_response)
-
-    def _ours(self) -> bool:
-        return urlsplit(self.page.url).netloc == self.server.host
-
-    def _route(self, route: Route, request: Request) -> None:
-        host = urlsplit(request.url).netloc
-        page_host = urlsplit(request.frame.url).netloc if request.frame.url else host
-        if host == self.server.host or (host == self.provider_host and (
-                request.resource_type == "document" or page_host == self.provider_host)):
-            route.continue_()
-        else:
-            # Nothing reaches another host; only what our pages ask for counts against
-            # them (the provider's own sign-in page loads its style from a CDN).
-            if page_host == self.server.host:
-                self.outside.append(request.url)
-            route.abort()
-
-    def _on_response(self, response) -> None:
-        url = urlsplit(response.url)
-        if url.netloc == self.server.host and response.request.resource_type == "document":
-            if "default-src 'self'" not in (response.headers.get("content-security-policy")
-                                            or ""):
-                self.csp_missing.append(response.url)
-
-    def check(self, *, refused: bool = False) -> None:
-        """The page as it is now: accessible, nothing from elsewhere, no console error
-        (but for the page's own status, when it shows a refusal)."""
-        assert_accessible(self.page)
-        assert self.outside == [], self.outside
-        errors = [m for m in self.console if not (
-            refused and m.startswith("Failed to load resource: the server responded"))]
-        assert errors == [], errors
-        assert self.csp_missing == [], self.csp_missing
-        assert "Stafettlogg" in self.page.title()
-
-    def sign_in(self, staff_id: str) -> None:
-        self.page.goto("/logg-inn")
-        self.check()
-        self.page.get_by_role("link", name="Logg inn med kommunens innlogging").click()
-        self.page.fill("input[name=sub]", LOGINS[staff_id])
-        self.page.get_by_role("button", name="Authorize").click()
-        self.page.wait_for_url("**/saker")
-        expect(self.page.get_by_role("heading", name="Mine saker", level=1)).to_be_visible()
-        self.check()
+class Person(BrowserPerson):
+    """A case worker's browser, and what they do on the case page."""
 
     # What people do on the case page ---------------------------------------------
 
@@ -137,8 +76,6 @@ class Person:
     def log_says(self, text: str) -> None:
         expect(self.page.locator("#logg")).to_contain_text(text)
 
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture
