@@ -419,3 +419,45 @@ def test_the_case_pages_fit_a_phone(people: dict[str, Person]):
         width = kari.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{url} is {width} px wide at 375"
         kari.check()
+
+
+def test_an_entry_is_corrected_by_a_new_one_and_a_service_leaves_the_case(
+        people: dict[str, Person]):
+    kari = people["kari"]
+    case_url = open_case(kari, "Jon Dal")
+    form = kari.open_form("Skriv i loggen")
+    form.get_by_label("Observasjon").check()
+    form.get_by_label("Tekst", exact=True).fill("Jon gråt i garderoben tirsdag.")
+    kari.submit("Lagre i loggen", form)
+    form = kari.open_form("Skriv i loggen")
+    form.get_by_label("Notat").check()
+    form.get_by_label("Tekst", exact=True).fill("Rettelse: det var onsdag, ikke tirsdag.")
+    form.get_by_label("Retter en tidligere innføring").select_option(index=1)
+    kari.submit("Lagre i loggen", form)
+    log = kari.page.locator("#logg")
+    expect(log).to_contain_text("Jon gråt i garderoben tirsdag.")  # the log never changes
+    expect(log.locator("li", has_text="Rettelse: det var onsdag")).to_contain_text(
+        "Retter en tidligere innføring")
+
+    # PPT is brought in under a consent, then leaves the case by its own choice.
+    kari.level0_step("Beslutning", "Vi ber PPT om råd.")
+    kari.change_level(1, "Tiltak i barnehagen.")
+    form = kari.open_form("Registrer samtykke")
+    form.get_by_label("Foresatte").check()
+    form.get_by_label("PPT Lister").check()
+    form.get_by_label("Formål", exact=True).fill("Råd fra PPT.")
+    form.get_by_label("Gjelder til og med", exact=True).fill("31.12.2030")
+    form.get_by_label("Muntlig").check()
+    kari.submit("Registrer samtykket", form)
+    form = kari.open_form("Ta med en tjeneste")
+    form.get_by_label("Tjeneste", exact=True).select_option(label="PPT Lister")
+    kari.submit("Ta med tjenesten", form)
+
+    pia = people["pia"]
+    pia.page.goto(case_url)
+    pia.check()
+    pia.submit("Ta PPT Lister ut av saken")
+    expect(pia.page.get_by_role("heading", name="Mine saker", level=1)).to_be_visible()
+    kari.page.reload()
+    expect(kari.page.locator("#tjenester").locator("..")).not_to_contain_text("PPT Lister")
+    kari.log_says("Tjeneste ute av saken")

@@ -47,7 +47,9 @@ class Command:
     groups: tuple[str, ...] = ()  # radio and checkbox fields (for the error links)
     target: bool = False  # the form names a consent, handover or action (`_mål`)
     fill: Callable[[Stafettlogg, dict[str, list[str]]], dict[str, Any]] | None = None
-    done: str = "Lagret."
+    # Where to go after it: the case page, or (when the reader may no longer see the
+    # case, as after taking their service out of it) their own cases.
+    leaves_the_case: bool = False
 
 
 def _member_service(app: Stafettlogg, fields: dict[str, list[str]], user_field: str,
@@ -60,7 +62,7 @@ def _member_service(app: Stafettlogg, fields: dict[str, list[str]], user_field: 
 
 COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("innforing", s.EntryIn, lambda a, who, c, b, t, o: a.add_entry(
-        who, c, kind=b.kind, text=b.text, **o), groups=("kind",)),
+        who, c, kind=b.kind, text=b.text, corrects=b.corrects, **o), groups=("kind",)),
     Command("niva0", s.Level0StepIn, lambda a, who, c, b, t, o: a.record_level0_step(
         who, c, step=b.step, text=b.text, **o), groups=("step",)),
     Command("niva", s.LevelIn, lambda a, who, c, b, t, o: a.change_level(
@@ -73,6 +75,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
         who, c, t, reason=b.reason, **o), target=True),
     Command("tjeneste", s.ParticipantIn, lambda a, who, c, b, t, o: a.add_participant(
         who, c, service=b.service, user=b.user, **o)),
+    Command("tjeneste-ut", None, lambda a, who, c, b, t, o: a.remove_participant(
+        who, c, service=who.service or "", **o), leaves_the_case=True),
     Command("stafett", s.HandoverIn, lambda a, who, c, b, t, o: a.request_handover(
         who, c, to_user=b.to_user, to_service=b.to_service, note=b.note, **o),
         fill=lambda a, f: _member_service(a, f, "to_user", "to_service")),
@@ -85,6 +89,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("koordinator", s.CoordinatorIn, lambda a, who, c, b, t, o: a.appoint_coordinator(
         who, c, user=b.user, service=b.service, **o),
         fill=lambda a, f: _member_service(a, f, "user", "service")),
+    Command("koordinator-fritak", None, lambda a, who, c, b, t, o: a.release_coordinator(
+        who, c, **o)),
     Command("ansvarsgruppe", s.GroupIn, lambda a, who, c, b, t, o:
             a.establish_responsibility_group(who, c, services=b.services, **o),
             lists=("services",), groups=("services",)),
@@ -288,6 +294,8 @@ async def case_command(request: Request[Any, Any, Any], app: Stafettlogg, viewer
                           message=exc.message)
         return await _case_page(app, viewer, case_id, state,
                                 status=STATUS_OF_REFUSAL.get(type(exc), 409))
+    if spec.leaves_the_case:
+        return Redirect("/saker", status_code=303)
     return Redirect(f"/saker/{case_id}#logg", status_code=303)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from stafettlogg.web.pages import words
 from stafettlogg.web.pages.templating import dato
 
 
@@ -40,8 +41,16 @@ def consent_option(consent: Any, names: Any) -> tuple[str, str]:
     return str(consent.id), f"{services} (til {dato(consent.valid_until)})"
 
 
+def entry_option(entry: Any) -> tuple[str, str]:
+    """An earlier entry of the log, as the choice of what a correction corrects."""
+    text = entry.text or ""
+    short = text if len(text) <= 50 else text[:49].rstrip() + "…"
+    kind = words.LOG_KINDS.get(entry.kind, entry.kind)
+    return str(entry.details["entry_id"]), f"{dato(entry.at)}, {kind.lower()}: {short}"
+
+
 def register(env: Environment) -> None:
     for fn in (service_option, person_option, people_group, step_option, action_option,
-               consent_option):
+               consent_option, entry_option):
         env.filters[fn.__name__] = fn
     env.tests["contains"] = lambda container, item: item in container

@@ -132,7 +132,7 @@ FIELD_LABELS = {
     "held_on": "Dato for møtet", "minutes": "Referat", "description": "Tiltaket",
     "responsible_service": "Ansvarlig tjeneste", "evaluate_by": "Evalueres innen",
     "outcome": "Resultat", "respondent": "Hvem svarer", "score": "Svar",
-    "_mål": "Hva skjemaet gjelder",
+    "_mål": "Hva skjemaet gjelder", "corrects": "Retter en tidligere innføring",
     # The admin pages' forms.
     "id": "Id", "name": "Navn", "email": "E-post", "sector": "Sektor", "roles": "Roller",
     "municipalities": "Kommuner", "login": "Påloggings-id", "login.subject": "Påloggings-id",
