@@ -19,11 +19,14 @@ from urllib.parse import urlsplit
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.web.servers import Server, serving
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# On a loaded two-core machine a page can take seconds: wait for what a person would
+# see for up to 20 s (Playwright's default is 5).
+expect.set_options(timeout=20_000)
 CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
@@ -39,8 +42,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test file. (Not for the whole session: Playwright's sync API
+    keeps an event loop running while it is open, and the async tests that a worker
+    runs next need theirs.)"""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("no `chromium` on PATH: install Debian's package (apt-get install chromium)")

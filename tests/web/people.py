@@ -6,9 +6,15 @@ Policy on every document."""
 
 from __future__ import annotations
 
+import tempfile
+import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
+import pytest
+
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.web.conftest import assert_accessible
 from tests.web.servers import LOGINS, Server
@@ -77,6 +83,20 @@ class Person:
         self.page.get_by_role("button", name="Authorize").click()
         self.page.wait_for_url(f"**{lands_on}")
         self.check()
+
+    def press(self, button: Locator) -> None:
+        """Press a form's button and wait for the page it answers with (however slow the
+        machine), so that what is checked next is that page. If none comes, the failure
+        says what the page was and keeps a screenshot."""
+        try:
+            with self.page.expect_navigation(timeout=60_000):
+                button.click()
+        except PlaywrightTimeout:
+            shot = Path(tempfile.gettempdir()) / f"stafettlogg-no-answer-{uuid.uuid4().hex}.png"
+            self.page.screenshot(path=str(shot), full_page=True)
+            pytest.fail(f"pressing {button} brought no new page in 60 s; the page was "
+                        f"{self.page.url} (screenshot {shot}); server log tail:\n"
+                        f"{self.server.output()[-3000:]}")
 
     def close(self) -> None:
         self.context.close()

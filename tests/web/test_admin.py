@@ -55,8 +55,7 @@ class Admin(Person):
 
     def submit(self, button: str, *, refused: bool = False) -> None:
         """Press the button; a refusal (400) is the page's own status, then forgotten."""
-        self.page.get_by_role("button", name=button, exact=True).click()
-        self.page.wait_for_load_state()
+        self.press(self.page.get_by_role("button", name=button, exact=True))
         self.check(refused=refused)
         if refused:
             self.console.clear()

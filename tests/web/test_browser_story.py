@@ -54,8 +54,7 @@ class Person(BrowserPerson):
         return box
 
     def submit(self, button: str, within: Locator | None = None) -> None:
-        (within or self.page).get_by_role("button", name=button, exact=True).click()
-        self.page.wait_for_load_state()
+        self.press((within or self.page).get_by_role("button", name=button, exact=True))
         self.check()
         alert = self.page.locator(".ds-error-summary")
         assert alert.count() == 0, alert.first.inner_text()
@@ -100,7 +99,7 @@ def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
     page = kari.page
 
     # Kari opens a case.
-    page.get_by_role("link", name="Ny sak", exact=True).click()
+    kari.press(page.get_by_role("link", name="Ny sak", exact=True))
     kari.check()
     page.get_by_label("Barnets fulle navn").fill("Ola Nordmann")
     page.get_by_label("Fødselsdato").fill("2019-05-04")
@@ -150,7 +149,7 @@ def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
     # Per sees the baton waiting in his own browser, and accepts.
     per = people["per"]
     expect(per.page.locator("main")).to_contain_text("Stafettpinner som venter på deg")
-    per.page.get_by_role("link", name="Ola Nordmann").first.click()
+    per.press(per.page.get_by_role("link", name="Ola Nordmann").first)
     per.check()
     per.submit("Ta imot stafettpinnen")
     expect(per.page.locator("main")).to_contain_text("Per Hansen, Hauge skole")
@@ -233,7 +232,7 @@ def open_case(person: Person, name: str) -> str:
 def test_the_coordinator_sees_the_overview_and_a_cases_access_log(people: dict[str, Person]):
     case_url = open_case(people["kari"], "Siri Fjell")
     kim = people["kim"]
-    kim.page.get_by_role("link", name="Oversikt", exact=True).click()
+    kim.press(kim.page.get_by_role("link", name="Oversikt", exact=True))
     expect(kim.page.get_by_role("heading", name="Oversikt over åpne saker")).to_be_visible()
     kim.check()
     # Kim's service takes no part: the case is there, without the child's name.
@@ -241,7 +240,7 @@ def test_the_coordinator_sees_the_overview_and_a_cases_access_log(people: dict[s
     kim.page.goto(case_url)
     kim.check()
     expect(kim.page.locator("main")).to_contain_text("Du ser bare oversikten")
-    kim.page.get_by_role("link", name="Tilgangslogg").click()
+    kim.press(kim.page.get_by_role("link", name="Tilgangslogg"))
     kim.check()
     log = kim.page.locator("table")
     expect(log).to_contain_text("Kari Nordmann")
@@ -304,7 +303,7 @@ FOCUS_SHOWN = """() => {
 }"""
 
 
-def tab_to(page: Page, text: str, limit: int = 80) -> None:
+def tab_to(page: Page, text: str, limit: int = 200) -> None:
     """Press Tab until the element named `text` has focus; every stop shows its focus."""
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -406,6 +405,104 @@ def test_the_case_work_by_keyboard_alone_with_focus_always_visible(people: dict[
     with per.page.expect_navigation():
         per.page.keyboard.press("Enter")
     expect(per.page.locator("main")).to_contain_text("Per Hansen, Hauge skole")
+    per.check()
+
+    # The rest of the story, by keyboard: level 2, PPT in under a new consent, level 3,
+    # responsibility group, individual plan, koordinator, meeting, action, evaluation,
+    # close.
+    p = per.page
+
+    def submit(button: str) -> None:
+        tab_to(p, button)
+        with p.expect_navigation():
+            p.keyboard.press("Enter")
+        refused = p.locator(".ds-error-summary")
+        assert refused.count() == 0, refused.first.inner_text()
+
+    def open_box(summary: str) -> None:
+        tab_to(p, summary)
+        p.keyboard.press("Enter")
+
+    def new_level(level: int, reason: str) -> None:
+        open_box("Endre nivå")
+        tab_to(p, "niva-level-1")
+        for _ in range(level):
+            p.keyboard.press("ArrowDown")
+        tab_to(p, "niva-reason")
+        p.keyboard.type(reason)
+        submit("Endre nivå")
+
+    new_level(2, "Skolen og barnehagen samarbeider.")
+    per.log_says("Nytt nivå: fra 1 til 2")
+    open_box("Registrer samtykke")
+    tab_to(p, "guardian")
+    p.keyboard.press("Space")
+    tab_to(p, "ppt-lister")
+    p.keyboard.press("Space")
+    tab_to(p, "samtykke-purpose")
+    p.keyboard.type("Råd fra PPT.")
+    tab_to(p, "samtykke-valid-until")
+    p.keyboard.type("31.12.2030")
+    tab_to(p, "oral")
+    p.keyboard.press("Space")
+    submit("Registrer samtykket")
+    open_box("Ta med en tjeneste")
+    tab_to(p, "tjeneste-service")
+    p.keyboard.type("PPT")
+    submit("Ta med tjenesten")
+    new_level(3, "Flere tjenester må samarbeide.")
+    open_box("Opprett ansvarsgruppe")
+    for service in ("bhg-solsikken", "hauge-skole", "ppt-lister"):
+        tab_to(p, service)
+        p.keyboard.press("Space")
+    submit("Opprett ansvarsgruppen")
+    submit("Start individuell plan")
+    expect(p.locator(".oversikt div", has_text="Individuell plan")).to_contain_text("Ja")
+
+    kim = people["kim"]
+    kim.page.goto(p.url.split("#")[0])
+    k = kim.page
+    tab_to(k, "Oppnevn koordinator")
+    k.keyboard.press("Enter")
+    tab_to(k, "koordinator-user")
+    k.keyboard.type("Pia")
+    tab_to(k, "Oppnevn")
+    with k.expect_navigation():
+        k.keyboard.press("Enter")
+    expect(k.locator("main")).to_contain_text("Pia Olsen, PPT Lister")
+    kim.check()
+
+    p.reload()
+    open_box("Møte")
+    tab_to(p, "mote-held-on")
+    p.keyboard.type(date.today().strftime("%d.%m.%Y"))
+    tab_to(p, "mote-services-1")
+    p.keyboard.press("Space")
+    tab_to(p, "mote-minutes")
+    p.keyboard.type("Ansvarsgruppen møttes.")
+    submit("Lagre møtet")
+    open_box("Nytt tiltak")
+    tab_to(p, "tiltak-description")
+    p.keyboard.type("Språkgruppe.")
+    tab_to(p, "tiltak-responsible-service")
+    p.keyboard.type("PPT")
+    tab_to(p, "tiltak-evaluate-by")
+    p.keyboard.type((date.today() + timedelta(days=30)).strftime("%d.%m.%Y"))
+    submit("Lagre tiltaket")
+    open_box("Evaluer et tiltak")
+    tab_to(p, "evaluering--mål")
+    p.keyboard.press("ArrowDown")
+    tab_to(p, "continue")  # the first outcome; an arrow picks the next, Fullført
+    p.keyboard.press("ArrowDown")
+    tab_to(p, "evaluering-text")
+    p.keyboard.type("Målet er nådd.")
+    submit("Lagre evalueringen")
+    per.log_says("Tiltak evaluert")
+    open_box("Avslutt saken")
+    tab_to(p, "concern-resolved")
+    p.keyboard.press("Space")
+    submit("Avslutt saken")
+    expect(p.locator("main")).to_contain_text("Saken er avsluttet og kan ikke endres")
     per.check()
 
 
