@@ -21,6 +21,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route
 from playwright.sync_api import expect, sync_playwright
 
+from tests.web.providers import mock_provider
 from tests.web.servers import Server, serving
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -40,6 +41,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`python -m stafettlogg serve` on an empty store, on a free port."""
     with serving(tmp_path_factory.mktemp("web")) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[str]:
+    """A working OpenID Connect provider on 127.0.0.1 (tests/web/providers.py), its issuer."""
+    with mock_provider() as issuer:
+        yield issuer
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,9 @@ from playwright.sync_api import Browser, expect
 
 from tests.conftest import ADMIN
 from tests.web.people import Person
-from tests.web.providers import mock_provider
 from tests.web.servers import Server, signing_in_with
 
 LOGINS = {"kari": "kari-sub", "adam": "adam-sub"}
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[str]:
-    with mock_provider() as issuer:
-        yield issuer
 
 
 def register_the_admin(app) -> None:

@@ -23,17 +23,10 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.web.people import Person as BrowserPerson
-from tests.web.providers import mock_provider
 from tests.web.servers import Server, signing_in_with
 
 IN_A_YEAR = (date.today() + timedelta(days=365)).isoformat()
 IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[str]:
-    with mock_provider() as issuer:
-        yield issuer
 
 
 @pytest.fixture(scope="module")

@@ -17,16 +17,10 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN
-from tests.web.providers import HostileProvider, mock_provider
+from tests.web.providers import HostileProvider
 from tests.web.servers import Server, signing_in_with
 
 SESSION = "stafettlogg_sesjon"
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[str]:
-    with mock_provider() as issuer:
-        yield issuer
 
 
 @pytest.fixture(scope="module")
