@@ -265,6 +265,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _error("databasen svarer ikke ennå; tjenesten starter og svarer 503 til den gjør det")
         empty = False
     if args.demo:
+        from stafettlogg.demo import with_demo_names
+
+        settings = with_demo_names(settings)
         if empty:
             _error(f"lagrer demodata (seed {args.seed}, {args.children} barn) før oppstart")
             _load_with_progress(settings, args.seed, args.children)

@@ -159,6 +159,18 @@ def _youth_ages(raw: str) -> dict[str, int]:
     return ages
 
 
+def _municipality_names(raw: str) -> dict[str, str]:
+    """`4225=Lyngdal,4227=Kvinesdal` -> {"4225": "Lyngdal", "4227": "Kvinesdal"}."""
+    names: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        number, sep, name = (x.strip() for x in part.partition("="))
+        if not sep or not number.isdigit() or len(number) != 4 or not name:
+            msg = "STAFETTLOGG_MUNICIPALITY_NAMES har formen 4225=Lyngdal,4227=Kvinesdal"
+            raise SettingsError(msg)
+        names[number] = name
+    return names
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
@@ -170,6 +182,9 @@ class Settings:
     port: int = 8000
     youth_consent_age: int = DEFAULT_YOUTH_CONSENT_AGE
     youth_consent_ages: dict[str, int] = field(default_factory=dict)
+    # The names of the municipalities, for the statistics pages and files (a number
+    # without a name is shown as "Kommune 4225").
+    municipality_names: dict[str, str] = field(default_factory=dict)
     snapshot_interval: int = 50
     token_ttl_minutes: int = 480
     token_algorithm: str = "HS256"
@@ -216,6 +231,8 @@ class Settings:
                 YOUTH_CONSENT_AGE_RANGE.stop - 1,
             ),
             youth_consent_ages=_youth_ages(env.get("STAFETTLOGG_YOUTH_CONSENT_AGES", "")),
+            municipality_names=_municipality_names(
+                env.get("STAFETTLOGG_MUNICIPALITY_NAMES", "")),
             snapshot_interval=_int(env, "STAFETTLOGG_SNAPSHOT_INTERVAL", 50, 2, 100_000),
             token_ttl_minutes=_int(env, "STAFETTLOGG_TOKEN_TTL_MINUTES", 480, 1, 7 * 24 * 60),
             rate_limit_per_minute=_int(
@@ -268,6 +285,10 @@ class Settings:
     def secure_cookies(self) -> bool:
         """Cookies are `Secure` when the service is reached over https."""
         return self.public_url.startswith("https://")
+
+    def municipality_name(self, number: str) -> str:
+        """A municipality as people name it: "Lyngdal", or "Kommune 4225" if no name is set."""
+        return self.municipality_names.get(number) or f"Kommune {number}"
 
     def youth_consent_age_for(self, municipality: str) -> int:
         return self.youth_consent_ages.get(municipality, self.youth_consent_age)

@@ -30,9 +30,15 @@ from domain.access import may_see_statistics
 from domain.access_log import StatisticsLog, statistics_log_id
 from domain.values import Actor
 from projections.indicators import PublishedCell
-from projections.periods import InvalidPeriod, Period, parse_municipality, parse_period
+from projections.periods import (
+    InvalidPeriod,
+    Period,
+    parse_municipality,
+    parse_period,
+    periods_of_year,
+)
 from projections.protection import Policy
-from projections.publication import Publisher, Released, Table, has_ended
+from projections.publication import Publisher, Released, Table, has_ended, released_with
 
 if TYPE_CHECKING:
     from stafettlogg.read_models import ReadModels
@@ -52,6 +58,16 @@ class NotReleased(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """A period an evaluator can ask for, and whether its table is out."""
+
+    label: str
+    released: bool
+    # The day its table is published (the day after it ends), while it has not ended.
+    opens: date | None
 
 
 @dataclass(frozen=True)
@@ -243,6 +259,25 @@ class StatisticsService:
             released_at=released.released_at,
             cells=released.cells(scope, municipality),
         )
+
+    def choices(self) -> list[PeriodChoice]:
+        """Every period of the years from the first case to this one, newest year
+        first and in each year as `periods_of_year` lists them, with whether its table
+        is released (a period before the first case is: all zeros)."""
+        today = today_of(self.app)
+        (first,) = self.read_models.views.read("SELECT min(opened_at) FROM stat_cases")[0]
+        start = int(first[:4]) if first else today.year
+        latest = self.released.latest()
+        out: list[PeriodChoice] = []
+        for year in range(today.year, start - 1, -1):
+            for period in periods_of_year(year):
+                last = "{}-{:02d}".format(*released_with(period))
+                released = has_ended(period, today) and (
+                    (latest is not None and last <= latest)
+                    or (first is not None and period.end.isoformat() <= first[:10]))
+                out.append(PeriodChoice(
+                    period.label, released, None if has_ended(period, today) else period.end))
+        return out
 
     def _before_first_case(self, wanted: Period) -> bool:
         """A period that ended before the first case: nothing happened, all zeros."""

@@ -23,6 +23,8 @@ from stafettlogg.settings import Settings
 POSTGRES_URL = os.environ.get(
     "STAFETTLOGG_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+# The test data's municipalities by name (as a deployment sets them).
+MUNICIPALITY_NAMES = "4225=Lyngdal,4227=Kvinesdal"
 REQUIRE_POSTGRES = os.environ.get("STAFETTLOGG_REQUIRE_POSTGRES", "") not in ("", "0")
 HOW_TO_ENABLE = (
     "start PostgreSQL on 127.0.0.1:5432 with a database `test` the user `postgres` may use"
@@ -41,7 +43,9 @@ class Backend:
     schema: str | None = None
 
     def settings(self, data_dir: Path, **extra: str) -> Settings:
-        return Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data_dir), **self.env, **extra})
+        return Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data_dir),
+                                  "STAFETTLOGG_MUNICIPALITY_NAMES": MUNICIPALITY_NAMES,
+                                  **self.env, **extra})
 
     def connect(self) -> Any:
         """A psycopg connection to this test's schema (PostgreSQL only)."""

@@ -27,6 +27,7 @@ from the store), and here `load_demo`, which puts them together.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 from collections.abc import Callable
 from datetime import date
@@ -38,6 +39,8 @@ from stafettlogg.demo.children import _make_child, _make_plans, synthetic_nation
 from stafettlogg.demo.commands import _OutOfTime
 from stafettlogg.demo.story import _CaseRun
 from stafettlogg.demo.summary import DemoSummary, summarise
+from stafettlogg.demo.world import MUNICIPALITIES
+from stafettlogg.settings import Settings
 from stafettlogg.demo.world import (
     END,
     MUNICIPALITIES,
@@ -143,3 +146,9 @@ def load_demo(
     for case_id in case_ids:
         app.expire_consents(case_id, at=SWEEP)
     return summarise(app, seed)
+
+
+def with_demo_names(settings: Settings) -> Settings:
+    """The settings with the demo's municipalities named, where no name is set."""
+    return dataclasses.replace(
+        settings, municipality_names={**MUNICIPALITIES, **settings.municipality_names})

@@ -40,6 +40,7 @@ from litestar.testing import AsyncTestClient
 
 from domain.values import SECTORS, Actor
 from stafettlogg.application import Stafettlogg
+from stafettlogg.web.pages.words import SECTORS as SECTOR_NAMES
 from stafettlogg.tokens import issue_token
 from tests.api.conftest import NOW, Users
 from tests.api.story import national_id_for
@@ -362,48 +363,144 @@ async def test_csv_is_the_same_grid_with_a_header_row(
     assert got == comparable(as_json.json())
 
 
-def sheet_rows(content: bytes) -> list[list[str]]:
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        assert archive.testzip() is None
-        names = set(archive.namelist())
-        assert {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml",
-                "xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml"} <= names
-        for name in names:  # every part is well-formed XML
-            ElementTree.fromstring(archive.read(name))
-        sheet = ElementTree.fromstring(archive.read("xl/worksheets/sheet1.xml"))
-    rows = []
-    for row in sheet.iterfind(".//x:sheetData/x:row", XLSX_NS):
-        values = []
-        for c in row.iterfind("x:c", XLSX_NS):
-            if c.get("t") == "inlineStr":
-                values.append("".join(t.text or "" for t in c.iterfind(".//x:t", XLSX_NS)))
-            else:
-                v = c.find("x:v", XLSX_NS)
-                values.append(v.text if v is not None and v.text is not None else "")
-        rows.append(values)
-    return rows
+def excel_csv(text: str) -> list[dict[str, str]]:
+    """A `;`-separated CSV as Norwegian Excel reads it: a BOM first, decimal commas."""
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:]), delimiter=";"))
 
 
-async def test_xlsx_is_a_workbook_with_the_same_numbers(
+def norwegian_number(text: str) -> int | float | None:
+    return None if text == "" else number(text.replace(",", "."))
+
+
+async def test_csv_has_one_content_type_and_a_variant_for_norwegian_excel(
+    client: AsyncTestClient, users: Users, stafettlogg: Stafettlogg
+) -> None:
+    plain = await get(client, users.headers("eva"), ".csv", period="2026-Q1")
+    assert plain.headers["content-type"] == "text/csv; charset=utf-8"
+    assert not plain.text.startswith("\ufeff") and plain.text.startswith("indicator,")
+    as_json = comparable((await get(client, users.headers("eva"), period="2026-Q1")).json())
+
+    excel = await get(client, users.headers("eva"), ".csv", period="2026-Q1", format="excel",
+                      headings="nb")
+    assert excel.status_code == 200
+    assert excel.headers["content-type"] == "text/csv; charset=utf-8"
+    assert excel.content.startswith(b"\xef\xbb\xbf")  # the BOM, as UTF-8
+    rows = excel_csv(excel.text)
+    assert list(rows[0]) == ["indikator", "navn", "periode", "kommune", "sektor", "nivå",
+                             "verdi", "skjult"]
+    # Eva evaluates Lyngdal alone: each cell once, no "all" rows that repeat 4225's.
+    assert {r["kommune"] for r in rows} == {"4225"}
+    got = {(r["indikator"], r["kommune"], r["sektor"], r["nivå"]):
+           (norwegian_number(r["verdi"]), r["skjult"] == "ja") for r in rows}
+    assert len(got) == len(rows)
+    assert got == {k: v for k, v in as_json.items() if k[1] == "4225"}
+    assert any(isinstance(v, int) and v > 0 for v, _ in got.values())
+
+    # With English headings the same rows.
+    english = excel_csv((await get(client, users.headers("eva"), ".csv", period="2026-Q1",
+                                   format="excel")).text)
+    assert list(english[0])[:2] == ["indicator", "label"] and len(english) == len(rows)
+    # A decimal is written with a comma in the Excel variant (a mean of answers).
+    region = evaluator_token(stafettlogg, "rita", ["4225", "4227"])
+    for headers in (users.headers("eva"), region):
+        bad = await get(client, headers, ".csv", period="2026-Q1", format="pdf")
+        assert is_problem(bad, 400) and "format" in bad.json()["detail"]
+
+
+def workbook(content: bytes) -> Any:
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(content))
+
+
+async def test_xlsx_is_a_report_with_a_sheet_per_indicator_and_the_same_numbers(
+    client: AsyncTestClient, users: Users, stafettlogg: Stafettlogg
+) -> None:
+    from projections.indicators import INDICATORS
+
+    region = evaluator_token(stafettlogg, "rita", ["4225", "4227"])
+    as_json = (await get(client, region, period="2026-02")).json()
+    response = await get(client, region, ".xlsx", period="2026-02")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    book = workbook(response.content)
+    assert book.sheetnames[0] == "Om tallene" and book.sheetnames[-1] == "Alle tall"
+    assert len(book.sheetnames) == len(INDICATORS) + 2
+
+    about = {row[0].value: row[1].value for row in book["Om tallene"].iter_rows(min_row=3)}
+    assert about["Periode"] == "februar 2026 (2026-02)"
+    assert about["Kommuner"] == "Lyngdal (4225), Kvinesdal (4227)"
+    assert about["Terskel"].startswith("5:") and about["Regelens versjon"] == "2"
+    assert "Skjult tall" in about[":"]
+
+    cells = {(c["indicator"], c["municipality"], c["sector"], str(c["level"])): c
+             for c in as_json["cells"]}
+    # Each indicator's sheet: a block per municipality by name, sector down, level across.
+    sheet = book["Saker opprettet"]
+    assert sheet["A1"].value == "Saker opprettet"
+    assert sheet.freeze_panes == "B4"
+    blocks = {sheet.cell(row, 1).value: row for row in range(1, sheet.max_row + 1)
+              if sheet.cell(row, 1).value in ("Lyngdal", "Kvinesdal", "Alle mine kommuner")}
+    assert list(blocks) == ["Lyngdal", "Kvinesdal", "Alle mine kommuner"]
+    headers = [sheet.cell(blocks["Lyngdal"] + 1, col).value for col in range(1, 7)]
+    assert headers == ["Sektor", "Nivå 0", "Nivå 1", "Nivå 2", "Nivå 3", "Alle nivåer"]
+    assert sheet.cell(blocks["Lyngdal"] + 1, 1).font.b  # a bold header
+    seen_hidden = seen_number = 0
+    from domain.values import SECTORS
+
+    for place, municipality in (("Lyngdal", "4225"), ("Kvinesdal", "4227"),
+                                ("Alle mine kommuner", "all")):
+        top = blocks[place] + 2
+        for n, sector in enumerate((*SECTORS, "all")):
+            for col, level in enumerate(("0", "1", "2", "3", "all"), start=2):
+                cell = sheet.cell(top + n, col)
+                expected = cells["cases_opened", municipality, sector, level]
+                if expected["suppressed"]:
+                    assert cell.value == ":" and cell.comment is not None
+                    assert "personvern" in cell.comment.text
+                    seen_hidden += 1
+                else:
+                    assert cell.value == expected["value"] and isinstance(cell.value, int)
+                    seen_number += 1
+    assert seen_number and seen_hidden  # both kinds are really there
+
+    # The long table: every cell, numbers as numbers, names, and filters.
+    long = book["Alle tall"]
+    assert [c.value for c in long[1]] == ["Indikator", "Navn", "Periode", "Kommunenummer",
+                                          "Kommune", "Sektor", "Nivå", "Verdi", "Skjult"]
+    assert long.auto_filter.ref and long.freeze_panes == "A2"
+    rows = list(long.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(as_json["cells"])
+    sector_of = {name: code for code, name in SECTOR_NAMES.items()} | {"Alle sektorer": "all"}
+    for indicator, _, period, municipality, name, sector, level, value, hidden in rows:
+        c = cells[indicator, municipality, sector_of[sector], "all" if level == "alle" else str(level)]
+        assert (value == ":" if c["suppressed"] else value == c["value"]), (c, value)
+        assert period == "2026-02"
+        assert name == {"4225": "Lyngdal", "4227": "Kvinesdal", "all": "Alle mine kommuner"}[
+            municipality]
+        assert isinstance(level, int) or level == "alle"
+        assert (value == ":") == (hidden == "ja")
+    shown = [r for r in rows if r[8] == "nei"]
+    assert shown and all(isinstance(r[7], int | float) for r in shown)
+
+    again = await get(client, region, ".xlsx", period="2026-02")
+    assert again.content == response.content  # the same table is the same file
+
+
+async def test_an_xlsx_for_one_municipality_has_no_row_twice(
     client: AsyncTestClient, users: Users
 ) -> None:
-    as_csv = await get(client, users.headers("eva"), ".csv", period="2026-02")
-    response = await get(client, users.headers("eva"), ".xlsx", period="2026-02")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    rows = sheet_rows(response.content)
-    assert rows[0] == CSV_COLUMNS
-    csv_rows = list(csv.reader(io.StringIO(as_csv.text)))
-    assert len(rows) == len(csv_rows)
-    for sheet_row, csv_row in zip(rows[1:], csv_rows[1:], strict=True):
-        assert sheet_row[:6] == csv_row[:6]
-        assert number(sheet_row[6]) == number(csv_row[6]), (sheet_row, csv_row)
-        assert sheet_row[7] == csv_row[7]
-    assert any(r[6] != "" for r in rows[1:])  # the numbers are really there
-    again = await get(client, users.headers("eva"), ".xlsx", period="2026-02")
-    assert again.content == response.content  # the same table is the same file
+    response = await get(client, users.headers("eva"), ".xlsx", period="2026-Q1")
+    book = workbook(response.content)
+    rows = list(book["Alle tall"].iter_rows(min_row=2, values_only=True))
+    assert {r[3] for r in rows} == {"4225"}
+    keys = [(r[0], r[5], r[6]) for r in rows]
+    assert len(keys) == len(set(keys))
+    sheet = book["Med stafettholder"]
+    places = [sheet.cell(row, 1).value for row in range(1, sheet.max_row + 1)]
+    assert "Lyngdal" in places and "Alle mine kommuner" not in places
 
 
 # --- every request is recorded --------------------------------------------------------
@@ -503,7 +600,10 @@ async def test_no_answer_holds_an_identity_a_date_an_id_or_free_text(
             assert response.status_code == 200
             if path == ".xlsx":
                 with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-                    answers += [archive.read(n).decode() for n in archive.namelist()]
+                    # docProps/core.xml holds when the file was made (the release time),
+                    # nothing of a case.
+                    answers += [archive.read(n).decode() for n in archive.namelist()
+                                if n != "docProps/core.xml"]
             else:
                 answers.append(response.text)
             answers.append(str(dict(response.headers)))

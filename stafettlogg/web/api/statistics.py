@@ -15,12 +15,13 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
+from domain import errors
 from projections.protection import Policy
 from stafettlogg.statistics import IndicatorTable
 from stafettlogg.web.api.cases import BEARER
 from stafettlogg.web.api.problems import documented
 from stafettlogg.web.deps import App, Caller, off_loop
-from stafettlogg.web.downloads import to_csv, to_xlsx
+from stafettlogg.web.downloads import XLSX, to_csv, to_xlsx
 
 # Checked by the service, which says in Norwegian what is wrong with a value.
 Period = Annotated[
@@ -29,7 +30,44 @@ Period = Annotated[
 MunicipalityFilter = Annotated[
     str | None, QueryParameter(description="kommunenummer, fire sifre (4225)"),
 ]
+CsvFormat = Annotated[
+    str | None,
+    QueryParameter(description="excel: semikolon, BOM og desimalkomma, for norsk Excel"),
+]
+CsvHeadings = Annotated[
+    str | None, QueryParameter(description="nb: norske kolonnenavn"),
+]
 ERRORS = documented(400, 401, 403, 429, 503)
+
+
+def csv_variant(format: str | None, headings: str | None) -> tuple[bool, bool]:
+    """(excel, norwegian) from `?format=excel` and `?headings=nb`; anything else is a
+    400 naming the parameter."""
+    if format not in (None, "excel"):
+        raise errors.InvalidValue("format", "Formatet kan bare være excel (eller utelates).")
+    if headings not in (None, "nb", "en"):
+        raise errors.InvalidValue("headings", "Kolonnenavnene kan være nb eller en.")
+    return format == "excel", headings == "nb"
+
+
+def csv_response(table: IndicatorTable, *, excel: bool, norwegian: bool,
+                 name: str) -> Response[str]:
+    return Response(
+        to_csv(table, excel=excel, norwegian=norwegian),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def xlsx_response(table: IndicatorTable, app: Any, *, name: str) -> Response[bytes]:
+    return Response(
+        to_xlsx(table, app.settings.municipality_name), media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def file_name(table: IndicatorTable, municipality: str | None) -> str:
+    return f"indikatorer-{table.period}" + (f"-{municipality}" if municipality else "")
 
 
 class ProtectionLevelsOut(msgspec.Struct):
@@ -134,25 +172,17 @@ class StatisticsController(Controller):
          responses=ERRORS)
     async def indicators_csv(
         self, app: App, actor: Caller, period: Period, municipality: MunicipalityFilter = None,
+        format: CsvFormat = None, headings: CsvHeadings = None,
     ) -> Response[str]:
+        excel, norwegian = csv_variant(format, headings)
         table = await self._table(app, actor, period, municipality, "indicators.csv")
-        return Response(
-            to_csv(table),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="indikatorer-{table.period}.csv"'},
-        )
+        return csv_response(table, excel=excel, norwegian=norwegian,
+                            name=file_name(table, municipality))
 
-    @get("/indicators.xlsx", summary="Indikatorer som Excel-fil",
-         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    @get("/indicators.xlsx", summary="Indikatorer som Excel-fil", media_type=XLSX,
          responses=ERRORS)
     async def indicators_xlsx(
         self, app: App, actor: Caller, period: Period, municipality: MunicipalityFilter = None,
     ) -> Response[bytes]:
         table = await self._table(app, actor, period, municipality, "indicators.xlsx")
-        return Response(
-            to_xlsx(table),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={
-                "Content-Disposition": f'attachment; filename="indikatorer-{table.period}.xlsx"'
-            },
-        )
+        return xlsx_response(table, app, name=file_name(table, municipality))

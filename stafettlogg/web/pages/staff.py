@@ -1,5 +1,6 @@
 """The pages for staff, mounted beside the API: sign-in (pages/auth.py), case work
-(pages/cases.py) and administration (pages/admin.py), with what they share: the
+(pages/cases.py), administration (pages/admin.py) and the evaluators' statistics
+(pages/statistics.py), with what they share: the
 signed-in `viewer`, the checked `form`,
 the sessions and the OIDC client (kept in the app's state by `staff_state`)."""
 
@@ -13,7 +14,7 @@ from litestar.stores.file import FileStore
 
 from stafettlogg.settings import Settings
 from stafettlogg.web.oidc import OidcClient
-from stafettlogg.web.pages import admin, auth, cases
+from stafettlogg.web.pages import admin, auth, cases, statistics
 from stafettlogg.web.sessions import Sessions
 
 
@@ -31,10 +32,11 @@ def staff_state(settings: Settings, *, demo_sign_in: bool) -> dict[str, Any]:
 def staff_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[*auth.ROUTES, *cases.ROUTES, *admin.ROUTES],
+        route_handlers=[*auth.ROUTES, *cases.ROUTES, *admin.ROUTES, *statistics.ROUTES],
         dependencies={
             "viewer": Provide(auth.provide_viewer),
             "form": Provide(auth.provide_form),
         },
-        exception_handlers={**auth.EXCEPTION_HANDLERS, **admin.EXCEPTION_HANDLERS},
+        exception_handlers={**auth.EXCEPTION_HANDLERS, **admin.EXCEPTION_HANDLERS,
+                            **statistics.EXCEPTION_HANDLERS},
     )
