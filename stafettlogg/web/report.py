@@ -246,7 +246,7 @@ def check_sections() -> None:
 def places_of(municipalities: Sequence[str], name: Callable[[str], str]) -> list[Place]:
     """The places an evaluator can choose: each municipality, and all of them together
     when there are several (for one, "all" is the same numbers again)."""
-    own = [Place(m, name(m)) for m in sorted(municipalities)]
+    own = sorted((Place(m, name(m)) for m in municipalities), key=lambda p: (p.name, p.key))
     if len(own) > 1:
         own.append(Place(ALL, "Alle mine kommuner"))
     return own

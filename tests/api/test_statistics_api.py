@@ -401,7 +401,6 @@ async def test_csv_has_one_content_type_and_a_variant_for_norwegian_excel(
     english = excel_csv((await get(client, users.headers("eva"), ".csv", period="2026-Q1",
                                    format="excel")).text)
     assert list(english[0])[:2] == ["indicator", "label"] and len(english) == len(rows)
-    # A decimal is written with a comma in the Excel variant (a mean of answers).
     region = evaluator_token(stafettlogg, "rita", ["4225", "4227"])
     for headers in (users.headers("eva"), region):
         bad = await get(client, headers, ".csv", period="2026-Q1", format="pdf")
@@ -431,7 +430,7 @@ async def test_xlsx_is_a_report_with_a_sheet_per_indicator_and_the_same_numbers(
 
     about = {row[0].value: row[1].value for row in book["Om tallene"].iter_rows(min_row=3)}
     assert about["Periode"] == "februar 2026 (2026-02)"
-    assert about["Kommuner"] == "Lyngdal (4225), Kvinesdal (4227)"
+    assert about["Kommuner"] == "Kvinesdal (4227), Lyngdal (4225)"
     assert about["Terskel"].startswith("5:") and about["Regelens versjon"] == "2"
     assert "Skjult tall" in about[":"]
 
@@ -443,7 +442,7 @@ async def test_xlsx_is_a_report_with_a_sheet_per_indicator_and_the_same_numbers(
     assert sheet.freeze_panes == "B4"
     blocks = {sheet.cell(row, 1).value: row for row in range(1, sheet.max_row + 1)
               if sheet.cell(row, 1).value in ("Lyngdal", "Kvinesdal", "Alle mine kommuner")}
-    assert list(blocks) == ["Lyngdal", "Kvinesdal", "Alle mine kommuner"]
+    assert list(blocks) == ["Kvinesdal", "Lyngdal", "Alle mine kommuner"]  # by name
     headers = [sheet.cell(blocks["Lyngdal"] + 1, col).value for col in range(1, 7)]
     assert headers == ["Sektor", "Nivå 0", "Nivå 1", "Nivå 2", "Nivå 3", "Alle nivåer"]
     assert sheet.cell(blocks["Lyngdal"] + 1, 1).font.b  # a bold header

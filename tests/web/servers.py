@@ -17,6 +17,7 @@ from stafettlogg.application import Stafettlogg
 from stafettlogg.settings import Settings
 from tests.api.test_server_process import PROJECT, READY_DEADLINE, free_port, server_env
 from tests.conftest import ADMIN, register_services
+from tests.stores import MUNICIPALITY_NAMES
 
 # Who signs in with which subject at the test provider (the staff of tests/conftest.py).
 LOGINS = {"kari": "kari-sub", "per": "per-sub", "pia": "pia-sub", "kim": "kim-sub"}
@@ -40,6 +41,7 @@ class Server:
 
 def environment(root: Path, port: int, **extra: str) -> dict[str, str]:
     env = server_env(root / "var")
+    env["STAFETTLOGG_MUNICIPALITY_NAMES"] = MUNICIPALITY_NAMES
     env["STAFETTLOGG_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     env.update(extra)
     return env
