@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from xml.etree import ElementTree
 
 import pytest
 
@@ -56,7 +55,6 @@ CSV_COLUMNS = ["indicator", "label", "period", "municipality", "sector", "level"
                "suppressed"]
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
-XLSX_NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 KARI = Actor(user="kari", service="bhg-solsikken", roles=frozenset({"worker"}),
              municipalities=frozenset({"4225"}))

@@ -189,6 +189,20 @@ def test_an_evaluator_reads_the_tables_the_api_publishes(eli: Evaluator, server:
     expect(page.get_by_role("heading", name=re.compile("Måned for måned i 2026"))).to_be_visible()
     months = page.locator("table[data-tabell=maaneder] thead th").all_inner_texts()
     assert months[1:4] == ["januar", "februar", "mars"]
+    # Each month-by-month chart has the numbers of its row of the table.
+    rows = page.locator("table[data-tabell=maaneder] tbody tr")
+    assert rows.count() == 6
+    for n in range(rows.count()):
+        row = rows.nth(n)
+        key = row.get_attribute("data-indikator")
+        cells = [":" if c.locator("span[aria-hidden=true]").count() else c.inner_text().strip()
+                 for c in row.locator("td").all()]
+        bars = page.locator(f"svg.utvikling[data-indikator='{key}'] g.kolonne")
+        assert [bars.nth(i).locator("text.verdi").text_content().strip()
+                for i in range(bars.count())] == cells, key
+        assert all(bars.nth(i).locator("rect").count() == 0
+                   for i, text in enumerate(cells) if text == ":")
+    assert rows.nth(1).locator("td").nth(0).inner_text() == "8"  # January's 8 cases
 
     eli.choose("februar 2026", "Kvinesdal")
     agrees_with_the_api(page, api("2026-02", "4227"))
