@@ -33,7 +33,7 @@ from stafettlogg.idempotency import Idempotency
 from stafettlogg.web.api import schemas as s
 from stafettlogg.web.deps import off_loop
 from stafettlogg.web.pages import words
-from stafettlogg.web.pages.auth import Viewer
+from stafettlogg.web.pages.auth import Viewer, require_role
 from stafettlogg.web.pages.forms import REQUIRED, FormInvalid, FormState, parse
 
 ROLE_ORDER = ("worker", "coordinator", "evaluator", "admin")
@@ -64,24 +64,9 @@ def _errors(found: dict[str, str]) -> dict[str, str]:
     return out
 
 
-class AdminOnly(HTTPException):
-    status_code = 403
-
-
-def admin_only(request: Request[Any, Any, Any], exc: AdminOnly) -> Response[Any]:
-    return Template(template_name="feil.html", status_code=403, context={
-        "heading": "Du har ikke tilgang til denne siden",
-        "text": ["Sidene for administrasjon er bare for administratorer i Stafettlogg."],
-    })
-
-
-EXCEPTION_HANDLERS = {AdminOnly: admin_only}
-
-
 def _admin(viewer: Viewer) -> Viewer:
-    if "admin" not in viewer.member.roles:
-        raise AdminOnly()
-    return viewer
+    return require_role(viewer, "admin",
+                        "Sidene for administrasjon er bare for administratorer i Stafettlogg.")
 
 
 def _context(viewer: Viewer, **more: Any) -> dict[str, Any]:

@@ -114,7 +114,31 @@ def form_refused(request: Request[Any, Any, Any], exc: FormRefused) -> Response[
     )
 
 
-EXCEPTION_HANDLERS = {SignInRequired: sign_in_redirect, FormRefused: form_refused}
+class RoleRequired(HTTPException):
+    """A page of another role: 403, with a page that says whose pages these are."""
+
+    status_code = 403
+
+    def __init__(self, whose: str) -> None:
+        super().__init__(detail="forbidden")
+        self.whose = whose
+
+
+def role_required(request: Request[Any, Any, Any], exc: RoleRequired) -> Response[Any]:
+    return Template(template_name="feil.html", status_code=403, context={
+        "heading": "Du har ikke tilgang til denne siden", "text": [exc.whose],
+    })
+
+
+def require_role(viewer: Viewer, role: str, whose: str) -> Viewer:
+    """The viewer, if they have `role`; else the 403 page saying `whose` pages these are."""
+    if role not in viewer.member.roles:
+        raise RoleRequired(whose)
+    return viewer
+
+
+EXCEPTION_HANDLERS = {SignInRequired: sign_in_redirect, FormRefused: form_refused,
+                      RoleRequired: role_required}
 
 
 # --- dependencies ------------------------------------------------------------------

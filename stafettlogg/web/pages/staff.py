@@ -37,6 +37,5 @@ def staff_router() -> Router:
             "viewer": Provide(auth.provide_viewer),
             "form": Provide(auth.provide_form),
         },
-        exception_handlers={**auth.EXCEPTION_HANDLERS, **admin.EXCEPTION_HANDLERS,
-                            **statistics.EXCEPTION_HANDLERS},
+        exception_handlers=auth.EXCEPTION_HANDLERS,
     )

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.exceptions import HTTPException
 from litestar.response import Template
 
 from projections.indicators import ALL, INDICATORS
@@ -38,7 +37,7 @@ from stafettlogg.application import Stafettlogg
 from stafettlogg.statistics import IndicatorTable, NotReleased, PeriodChoice
 from stafettlogg.web.api.statistics import csv_response, xlsx_response
 from stafettlogg.web.deps import off_loop
-from stafettlogg.web.pages.auth import Viewer
+from stafettlogg.web.pages.auth import Viewer, require_role
 from stafettlogg.web.report import (
     HIDDEN_NOTE,
     Place,
@@ -53,23 +52,8 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 ALL_PLACES = "alle"  # `kommune=alle`: all of the evaluator's municipalities
 
 
-class EvaluatorOnly(HTTPException):
-    status_code = 403
-
-
-def evaluator_only(request: Request[Any, Any, Any], exc: EvaluatorOnly) -> Response[Any]:
-    return Template(template_name="feil.html", status_code=403, context={
-        "heading": "Du har ikke tilgang til denne siden",
-        "text": ["Statistikksidene er bare for evaluatorer i Stafettlogg."],
-    })
-
-
-EXCEPTION_HANDLERS = {EvaluatorOnly: evaluator_only}
-
-
 def _require_evaluator(viewer: Viewer) -> None:
-    if "evaluator" not in viewer.member.roles:
-        raise EvaluatorOnly()
+    require_role(viewer, "evaluator", "Statistikksidene er bare for evaluatorer i Stafettlogg.")
 
 
 @dataclass(frozen=True)
@@ -321,4 +305,4 @@ async def csv_file(viewer: Viewer, app: Stafettlogg, periode: str | None = None,
 
 
 ROUTES = [statistics_page, about_page, print_page, report_pdf, xlsx_file, csv_file]
-__all__ = ["EXCEPTION_HANDLERS", "ROUTES"]
+__all__ = ["ROUTES"]
