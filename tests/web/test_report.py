@@ -43,3 +43,22 @@ def test_the_places_are_by_name_and_all_only_for_several() -> None:
     assert [p.name for p in places_of(["4225", "4227"], names)] == [
         "Kvinesdal", "Lyngdal", "Alle mine kommuner"]
     assert [p.key for p in places_of(["4225"], names)] == ["4225"]
+
+
+def test_the_dashboard_opens_on_the_newest_published_quarter() -> None:
+    from datetime import date
+
+    from projections.periods import periods_of_year
+    from stafettlogg.statistics import PeriodChoice
+    from stafettlogg.web.pages.statistics import _default_period
+
+    today = date(2026, 12, 2)
+
+    def choices(released: set[str] | None) -> list[PeriodChoice]:
+        return [PeriodChoice(p.label, p.end <= today and (released is None or p.label in released),
+                             None if p.end <= today else p.end)
+                for year in (2026, 2025) for p in periods_of_year(year)]
+
+    assert _default_period(choices(None)) == "2026-Q3"
+    assert _default_period(choices({"2025-01", "2025-02"})) == "2025-02"  # no quarter yet
+    assert _default_period(choices(set())) == "2026-12"  # nothing yet: the month running

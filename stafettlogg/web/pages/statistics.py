@@ -99,17 +99,22 @@ def _choice_text(c: PeriodChoice) -> str:
 
 
 def _default_period(choices: list[PeriodChoice]) -> str:
-    """The newest published quarter, else the newest published month, else this month."""
+    """The newest published quarter, else the newest published month, else the month
+    running now."""
     for months in (3, 1):
-        for c in choices:
-            if c.released and parse_period(c.label).months == months:
-                return c.label
+        published = [c.label for c in choices
+                     if c.released and parse_period(c.label).months == months]
+        if published:
+            return max(published, key=lambda label: parse_period(label).start)
     running = [c for c in choices if parse_period(c.label).months == 1 and c.opens is not None]
-    return running[-1].label if running else choices[0].label
+    if running:
+        return min(running, key=lambda c: c.opens or parse_period(c.label).end).label
+    return choices[0].label
 
 
 def _place(places: list[Place], asked: str | None) -> tuple[Place, str | None]:
-    """The place asked for (`kommune`), else the first; an error for one not theirs."""
+    """The place asked for (`kommune`); without one, all of the evaluator's when they
+    have several, else their one; an error for a place not theirs."""
     wanted = ALL if asked == ALL_PLACES else (asked or "").strip()
     for p in places:
         if p.key == wanted:
