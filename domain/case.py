@@ -46,6 +46,9 @@ from domain.events import (
     CoordinatorAppointed,
     CoordinatorReleased,
     EntryAdded,
+    EntryWithheld,
+    GuardianRecorded,
+    GuardianRemoved,
     HandoverAccepted,
     HandoverCancelled,
     HandoverDeclined,
@@ -68,7 +71,9 @@ from domain.values import (
     CONSENTERS,
     ENTRY_KINDS,
     EVALUATION_OUTCOMES,
+    GUARDIAN_RELATIONS,
     LEVEL0_STEPS,
+    WITHHOLD_FROM_AGE,
     LEVELS,
     RESPONDENTS,
     Actor,
@@ -138,6 +143,14 @@ class Action(msgspec.Struct):
     status: str = "open"  # open, completed, stopped
 
 
+class Guardian(msgspec.Struct):
+    id: UUID
+    relation: str
+    login: str | None  # the blind index of the fødselsnummer, or None
+    since: datetime
+    name: bytes = b""  # sealed with the child's key
+
+
 class CaseState(msgspec.Struct):
     child_id: UUID
     municipality: str
@@ -160,6 +173,9 @@ class CaseState(msgspec.Struct):
     actions: dict[UUID, Action] = {}
     entries: list[UUID] = []
     closed_at: datetime | None = None
+    # The guardians recorded and not removed, and the entries kept from them.
+    guardians: dict[UUID, Guardian] = {}
+    withheld: list[UUID] = []
 
 
 class CaseSnapshot(Snapshot, frozen=True, kw_only=True):
@@ -372,6 +388,53 @@ class Case(Aggregate):
         entry_id = self._next_id()
         self._record(EntryAdded, actor, at, entry_id=entry_id, kind=kind, text=text, corrects=corrects)
         return entry_id
+
+    # Guardians ----------------------------------------------------------------------------
+
+    def record_guardian(
+        self, actor: Actor, *, name: Sealed, relation: str, national_id: Sealed | None,
+        login: str | None, at: datetime,
+    ) -> UUID:
+        """The holder records the child's guardians; one person is recorded once."""
+        self._require_open()
+        self._require_holder(actor)
+        if relation not in GUARDIAN_RELATIONS:
+            raise errors.InvalidValue(
+                "relation", f"Relasjonen må være en av: {', '.join(GUARDIAN_RELATIONS)}.")
+        if login is not None and any(g.login == login for g in self.state.guardians.values()):
+            raise errors.GuardianExists()
+        guardian_id = self._next_id()
+        self._record(GuardianRecorded, actor, at, guardian_id=guardian_id, name=name,
+                     relation=relation, national_id=national_id, login=login)
+        return guardian_id
+
+    def remove_guardian(self, actor: Actor, *, guardian_id: UUID, at: datetime) -> None:
+        """Removing a guardian is recorded too; from then on they see nothing of the case."""
+        self._require_open()
+        self._require_holder(actor)
+        if guardian_id not in self.state.guardians:
+            raise errors.NotFound("Den foresatte finnes ikke i saken.")
+        self._record(GuardianRemoved, actor, at, guardian_id=guardian_id)
+
+    def guardian_of(self, login: str) -> Guardian | None:
+        """The recorded guardian with this blind index, if any."""
+        return next((g for g in self.state.guardians.values() if g.login == login), None)
+
+    def withhold_entry(
+        self, actor: Actor, *, entry_id: UUID, reason: Sealed, child_age: int | None,
+        at: datetime,
+    ) -> None:
+        """From 12 a child can ask that an entry is kept from the guardians: a worker
+        on the case marks it, with a reason, and the guardians never see it."""
+        self._require_open()
+        self._require_participant(actor)
+        if entry_id not in self.state.entries:
+            raise errors.NotFound("Innførselen finnes ikke i saken.")
+        if child_age is None or child_age < WITHHOLD_FROM_AGE:
+            raise errors.ChildTooYoung(WITHHOLD_FROM_AGE)
+        if entry_id in self.state.withheld:
+            return  # already kept from them: nothing new to record
+        self._record(EntryWithheld, actor, at, entry_id=entry_id, reason=reason)
 
     # Consent ----------------------------------------------------------------------------
 
@@ -821,6 +884,16 @@ class Case(Aggregate):
 
     def _on_EntryAdded(self, e: EntryAdded) -> None:
         self.state.entries.append(e.entry_id)
+
+    def _on_GuardianRecorded(self, e: GuardianRecorded) -> None:
+        self.state.guardians[e.guardian_id] = Guardian(e.guardian_id, e.relation, e.login,
+                                                       e.timestamp, e.name)
+
+    def _on_GuardianRemoved(self, e: GuardianRemoved) -> None:
+        self.state.guardians.pop(e.guardian_id, None)
+
+    def _on_EntryWithheld(self, e: EntryWithheld) -> None:
+        self.state.withheld.append(e.entry_id)
 
     def _on_ConsentGiven(self, e: ConsentGiven) -> None:
         self.state.consents[e.consent_id] = Consent(

@@ -174,3 +174,17 @@ class UnknownStaff(NotFound):
 class StaffExists(DomainError):
     code = "staff-exists"
     default_message = "En ansatt med denne id-en er allerede registrert."
+
+
+class GuardianExists(DomainError):
+    code = "guardian-exists"
+    default_message = "Denne foresatte er allerede registrert i saken."
+
+
+class ChildTooYoung(DomainError):
+    code = "child-too-young"
+
+    def __init__(self, age: int) -> None:
+        super().__init__(
+            f"Barnet må være minst {age} år for å be om at noe holdes skjult for de foresatte "
+            "(og fødselsdatoen må være registrert).")

@@ -20,6 +20,7 @@ from domain.values import (
     Consenter,
     EntryKind,
     EvaluationOutcome,
+    GuardianRelation,
     Level,
     Level0Step,
     ParticipantRole,
@@ -182,6 +183,29 @@ class CaseClosed(CaseEvent, frozen=True, kw_only=True):
     reason: CloseReason
     note: Sealed | None
     level: Level
+
+
+class GuardianRecorded(CaseEvent, frozen=True, kw_only=True):
+    """A guardian of the child, recorded by the holder. Name and fødselsnummer are
+    sealed; `login` is the keyed blind index of the fødselsnummer, by which the guardian
+    is found at sign-in, never the number itself (None without a number)."""
+
+    guardian_id: UUID
+    name: Sealed
+    relation: GuardianRelation
+    national_id: Sealed | None
+    login: str | None
+
+
+class GuardianRemoved(CaseEvent, frozen=True, kw_only=True):
+    guardian_id: UUID
+
+
+class EntryWithheld(CaseEvent, frozen=True, kw_only=True):
+    """At the child's request (from 12), an entry is kept from the guardians."""
+
+    entry_id: UUID
+    reason: Sealed
 
 
 # --- the child ------------------------------------------------------------------

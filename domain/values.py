@@ -44,6 +44,12 @@ EvaluationOutcome = Literal["continue", "completed", "stopped", "adjusted"]
 EVALUATION_OUTCOMES: tuple[str, ...] = get_args(EvaluationOutcome)
 
 Respondent = Literal["guardian", "child"]
+
+# How a guardian (foresatt) is related to the child.
+GuardianRelation = Literal["mother", "father", "other"]
+GUARDIAN_RELATIONS: tuple[str, ...] = get_args(GuardianRelation)
+# From this age a child can ask that an entry is kept from the guardians (barneloven § 31).
+WITHHOLD_FROM_AGE = 12
 RESPONDENTS: tuple[str, ...] = get_args(Respondent)
 
 Role = Literal["worker", "coordinator", "evaluator", "admin"]

@@ -54,6 +54,9 @@ _KINDS: dict[type[ev.CaseEvent], tuple[str, str | None]] = {
     ev.ActionEvaluated: ("evaluation", "text"),
     ev.SatisfactionAnswered: ("satisfaction", None),
     ev.CaseClosed: ("case-closed", "note"),
+    ev.GuardianRecorded: ("guardian-recorded", None),
+    ev.GuardianRemoved: ("guardian-removed", None),
+    ev.EntryWithheld: ("entry-withheld", "reason"),
 }
 
 # Fields that are never shown as details: the envelope, and every sealed field.
@@ -68,6 +71,8 @@ _HIDDEN = {
     "birth_date",
     "national_id",
     "child_view",
+    "name",  # a guardian's name (sealed)
+    "login",  # a guardian's blind index: never shown
 }
 
 

@@ -16,12 +16,13 @@ from uuid import UUID
 
 from domain import errors
 from domain.case import Case
+from domain.national_id import InvalidNationalId, normalise_national_id
 from domain.values import Actor, age_on
 from stafettlogg.protocol import CommandOptions, Outcome
 
 if TYPE_CHECKING:
     from domain.services import ServiceInfo
-    from stafettlogg.keys import Sealer
+    from stafettlogg.keys import BlindIndex, Sealer
     from stafettlogg.settings import Settings
     from stafettlogg.unit_of_work import UnitOfWork
 
@@ -34,6 +35,7 @@ class CaseCommands:
     if TYPE_CHECKING:
         settings: Settings
         sealer: Sealer
+        blind_index: BlindIndex
         uow: UnitOfWork
         events: Any
 
@@ -95,6 +97,51 @@ class CaseCommands:
             actor, case_id, "add-entry",
             lambda c, now: c.add_entry(
                 actor, kind=kind, text=self._seal(c, text, "text"), corrects=corrects, at=now
+            ),
+            **options,
+        )
+
+    def record_guardian(
+        self, actor: Actor, case_id: UUID, *, name: str, relation: str,
+        national_id: str | None = None, **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        """The holder records a guardian: the name and fødselsnummer sealed with the
+        child's key, the number also as a blind index (to be found at sign-in)."""
+        number = None
+        if national_id is not None and national_id.strip():
+            try:
+                number = normalise_national_id(national_id)
+            except InvalidNationalId as exc:
+                raise errors.InvalidValue("national_id", str(exc)) from None
+
+        def command(c: Case, now: datetime) -> UUID:
+            return c.record_guardian(
+                actor, name=self._seal(c, name, "name"), relation=relation,
+                national_id=self._seal(c, number, "national_id", required=False),
+                login=self.blind_index.of_guardian(number) if number else None, at=now,
+            )
+
+        return self._change_case(actor, case_id, "record-guardian", command, **options)
+
+    def remove_guardian(
+        self, actor: Actor, case_id: UUID, guardian_id: UUID, **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        return self._change_case(
+            actor, case_id, "remove-guardian",
+            lambda c, now: c.remove_guardian(actor, guardian_id=guardian_id, at=now),
+            **options,
+        )
+
+    def withhold_entry(
+        self, actor: Actor, case_id: UUID, entry_id: UUID, *, reason: str,
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        """At the child's request (from 12), keep an entry from the guardians."""
+        return self._change_case(
+            actor, case_id, "withhold-entry",
+            lambda c, now: c.withhold_entry(
+                actor, entry_id=entry_id, reason=self._seal(c, reason, "reason"),
+                child_age=self._child_age(c, now.date()), at=now,
             ),
             **options,
         )

@@ -10,7 +10,7 @@ views are `projections/case_queries.py`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from domain import errors
 from domain.access import may_see_case, may_see_content
 from domain.case import Case
 from domain.child import Child
-from domain.values import Actor
+from domain.values import ENTRY_KINDS, Actor
 from projections.case_log import LogItem, case_log
 from projections.case_queries import (
     AccessLine,
@@ -164,8 +164,9 @@ class CaseReads:
         for the services taking part; the read is recorded in its access log."""
         case = self.read_case(actor, case_id)
         today = self.clock().date()
-        child = self.child_details(case_id) if may_see_content(case, actor, today) else None
-        return case_view(case, today, child)
+        if not may_see_content(case, actor, today):
+            return case_view(case, today)
+        return case_view(case, today, self.child_details(case_id), self._opener(case))
 
     def case_page(self, actor: Actor, case_id: UUID) -> CasePageView:
         """The case page: the case and, for the services taking part, the child and the
@@ -176,7 +177,8 @@ class CaseReads:
         self._log_read(actor, case_id, "read-case-page", now)
         content = may_see_content(case, actor, today)
         return CasePageView(
-            case=case_view(case, today, self.child_details(case_id) if content else None),
+            case=(case_view(case, today, self.child_details(case_id), self._opener(case))
+                  if content else case_view(case, today)),
             log=self.case_log(case_id) if content else None,
         )
 
@@ -316,13 +318,20 @@ class CaseReads:
         )
 
     def case_log(self, case_id: UUID) -> list[LogEntryView]:
-        """Every recorded step, in order, with its free text opened."""
+        """Every recorded step, in order, with its free text opened; an entry kept from
+        the guardians says so."""
         case = self.get_case(case_id)
         items: list[LogItem] = case_log(self.events.get(case_id))
+        withheld = set(case.state.withheld)
         return [
             LogEntryView(
                 seq=item.seq, at=item.at, kind=item.kind, user=item.user, service=item.service,
                 text=self._open(case.state.child_id, item.sealed_text), details=item.details,
+                withheld=item.kind in ENTRY_KINDS and item.details.get("entry_id") in withheld,
             )
             for item in items
         ]
+
+    def _opener(self, case: Case) -> Callable[[bytes], str | None]:
+        """Opens a field sealed with this case's child's key."""
+        return lambda sealed: self._open(case.state.child_id, sealed)

@@ -126,6 +126,11 @@ class BlindIndex:
     def of_national_id(self, number: str) -> str:
         return self._digest(b"national-id", number).hex()
 
+    def of_guardian(self, number: str) -> str:
+        """A guardian's fødselsnummer as kept on a case: found again when they sign in
+        with ID-porten (its `pid`), and linkable to nothing else."""
+        return self._digest(b"guardian", number).hex()
+
     def of_login(self, subject: str) -> str:
         """A staff member's login subject (with ID-porten the fødselsnummer), as kept."""
         return self._digest(b"staff-login", subject).hex()

@@ -12,6 +12,7 @@ pages render these without deciding anything again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -26,7 +27,7 @@ from projections.case_views import CaseFacts
 
 __all__ = [
     "AccessLine", "ActionView", "CaseListView", "CasePageView", "CaseSummaryView", "CaseView",
-    "ChildDetails", "ConsentView", "CoordinatorOverviewView", "CoordinatorView", "DueAction", "ExpiringConsent",
+    "ChildDetails", "ConsentView", "GuardianView", "CoordinatorOverviewView", "CoordinatorView", "DueAction", "ExpiringConsent",
     "InboxHandover", "InboxView", "LogEntryView", "LogView", "OverviewRow", "ParticipantView",
     "PendingHandoverView", "StaffListView", "StaffView", "WorklistView", "case_summary_view",
     "case_view", "staff_view",
@@ -83,6 +84,16 @@ class ActionView(msgspec.Struct, frozen=True):
     status: str
 
 
+class GuardianView(msgspec.Struct, frozen=True):
+    """A guardian on the case; the name only for a reader who may see the child."""
+
+    id: UUID
+    relation: str
+    since: datetime
+    can_sign_in: bool  # recorded with a fødselsnummer
+    name: str | None = None
+
+
 class CaseView(msgspec.Struct, frozen=True):
     """A case as its reader may see it on a day."""
 
@@ -105,10 +116,13 @@ class CaseView(msgspec.Struct, frozen=True):
     level0_decision_overdue: bool
     version: int
     child: ChildDetails | None = None
+    guardians: list[GuardianView] = []
 
 
-def case_view(case: Case, on: date, child: ChildDetails | None = None) -> CaseView:
-    """The view of a case on a day; `child` only for a reader who may see it."""
+def case_view(case: Case, on: date, child: ChildDetails | None = None,
+              open_sealed: Callable[[bytes], str | None] | None = None) -> CaseView:
+    """The view of a case on a day; `child` (and, opened by `open_sealed`, the guardians'
+    names) only for a reader who may see them."""
     s = case.state
     pending = s.pending_handover
     return CaseView(
@@ -152,6 +166,12 @@ def case_view(case: Case, on: date, child: ChildDetails | None = None) -> CaseVi
         level0_decision_overdue=case.level0_decision_overdue(on),
         version=case.version,
         child=child,
+        guardians=[
+            GuardianView(id=g.id, relation=g.relation, since=g.since,
+                         can_sign_in=g.login is not None,
+                         name=open_sealed(g.name) if open_sealed and g.name else None)
+            for g in s.guardians.values()
+        ],
     )
 
 
@@ -230,6 +250,7 @@ class LogEntryView(msgspec.Struct, frozen=True):
     service: str | None
     text: str | None
     details: dict[str, Any]
+    withheld: bool = False  # kept from the guardians, at the child's request
 
 
 class LogView(msgspec.Struct, frozen=True):

@@ -28,6 +28,7 @@ from stafettlogg.web.api.schemas import (
     EntryIn,
     EvaluationIn,
     GroupIn,
+    GuardianIn,
     HandoverIn,
     HandoverOut,
     InboxOut,
@@ -39,6 +40,7 @@ from stafettlogg.web.api.schemas import (
     ParticipantIn,
     ReasonIn,
     SatisfactionIn,
+    WithholdIn,
     access_log_out,
     case_list_out,
     case_out,
@@ -145,6 +147,12 @@ class CaseController(Controller):
                         ) -> Response[CreatedOut]:
         return created(await call.run(call.app.add_entry, case_id, data=data), "entry")
 
+    @post("/{case_id:uuid}/guardians", status_code=201, summary="Registrer en foresatt",
+          responses=WRITE_ERRORS)
+    async def record_guardian(self, call: CaseCall, case_id: CaseId, data: JSONBody[GuardianIn]
+                              ) -> Response[CreatedOut]:
+        return created(await call.run(call.app.record_guardian, case_id, data=data), "guardian")
+
     @post("/{case_id:uuid}/level0-steps", status_code=201, responses=WRITE_ERRORS)
     async def record_level0_step(self, call: CaseCall, case_id: CaseId,
                                  data: JSONBody[Level0StepIn]) -> Response[CreatedOut]:
@@ -211,6 +219,21 @@ class CaseController(Controller):
     async def remove_participant(self, call: CaseCall, case_id: CaseId,
                                  service_id: FromPath[str]) -> Response[CaseOut]:
         outcome = await call.run(call.app.remove_participant, case_id, service=service_id)
+        return case_answer(outcome, call.app)
+
+    @delete("/{case_id:uuid}/guardians/{guardian_id:uuid}", status_code=200,
+            summary="Fjern en foresatt", responses=WRITE_ERRORS)
+    async def remove_guardian(self, call: CaseCall, case_id: CaseId,
+                              guardian_id: FromPath[UUID]) -> Response[CaseOut]:
+        outcome = await call.run(call.app.remove_guardian, case_id, guardian_id)
+        return case_answer(outcome, call.app)
+
+    @post("/{case_id:uuid}/entries/{entry_id:uuid}/withhold", status_code=200,
+          summary="Hold en innføring skjult for de foresatte (barnet fra 12 år ber om det)",
+          responses=WRITE_ERRORS)
+    async def withhold_entry(self, call: CaseCall, case_id: CaseId, entry_id: FromPath[UUID],
+                             data: JSONBody[WithholdIn]) -> Response[CaseOut]:
+        outcome = await call.run(call.app.withhold_entry, case_id, entry_id, data=data)
         return case_answer(outcome, call.app)
 
     @post("/{case_id:uuid}/handovers/{handover_id:uuid}/accept", status_code=200,

@@ -88,6 +88,16 @@ class ReasonIn(Body):
     reason: ShortText | None = None
 
 
+class GuardianIn(Body):
+    name: Name
+    relation: Literal["mother", "father", "other"]
+    national_id: Annotated[str, Meta(max_length=20)] | None = None
+
+
+class WithholdIn(Body):
+    reason: ShortText
+
+
 class ParticipantIn(Body):
     service: ServiceId
     user: Id | None = None
@@ -266,6 +276,14 @@ class ChildOut(msgspec.Struct):
     has_national_id: bool
 
 
+class GuardianOut(msgspec.Struct):
+    id: UUID
+    relation: str
+    since: datetime
+    can_sign_in: bool
+    name: str | None = None
+
+
 class CaseOut(msgspec.Struct):
     id: UUID
     status: str
@@ -287,6 +305,7 @@ class CaseOut(msgspec.Struct):
     version: int
     child: ChildOut | None = None
     concern: str | None = None
+    guardians: list[GuardianOut] = []
 
 
 class ServiceRef(msgspec.Struct):
@@ -332,6 +351,7 @@ class LogEntryOut(msgspec.Struct):
     service: str | None
     text: str | None
     details: dict[str, Any]
+    withheld: bool = False
 
 
 class LogOut(msgspec.Struct):
@@ -500,6 +520,9 @@ def case_out(view: CaseView) -> CaseOut:
             name=child.name, birth_date=child.birth_date, has_national_id=child.has_national_id,
         ),
         concern=None if child is None else child.concern,
+        guardians=[GuardianOut(id=g.id, relation=g.relation, since=g.since,
+                               can_sign_in=g.can_sign_in, name=g.name)
+                   for g in view.guardians],
     )
 
 
@@ -537,7 +560,7 @@ def case_list_out(view: CaseListView) -> CaseListOut:
 def log_out(view: LogView) -> LogOut:
     return LogOut(entries=[
         LogEntryOut(seq=e.seq, at=e.at, kind=e.kind, user=e.user, service=e.service,
-                    text=e.text, details=e.details)
+                    text=e.text, details=e.details, withheld=e.withheld)
         for e in view.entries
     ])
 

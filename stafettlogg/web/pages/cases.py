@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +23,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from domain import errors
-from domain.values import Actor
+from domain.values import WITHHOLD_FROM_AGE, Actor, age_on
 from stafettlogg.application import Stafettlogg
 from stafettlogg.idempotency import Idempotency
 from stafettlogg.protocol import CommandOptions, IdempotencyKeyReused, Outcome, VersionMismatch
@@ -72,6 +72,13 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
         valid_until=b.valid_until, form=b.form, **o),
         lists=("services",), groups=("given_by", "services", "form")),
     Command("samtykke-trekk", s.ReasonIn, lambda a, who, c, b, t, o: a.withdraw_consent(
+        who, c, t, reason=b.reason, **o), target=True),
+    Command("foresatt", s.GuardianIn, lambda a, who, c, b, t, o: a.record_guardian(
+        who, c, name=b.name, relation=b.relation, national_id=b.national_id, **o),
+        groups=("relation",)),
+    Command("foresatt-ut", None, lambda a, who, c, b, t, o: a.remove_guardian(
+        who, c, t, **o), target=True),
+    Command("skjul", s.WithholdIn, lambda a, who, c, b, t, o: a.withhold_entry(
         who, c, t, reason=b.reason, **o), target=True),
     Command("tjeneste", s.ParticipantIn, lambda a, who, c, b, t, o: a.add_participant(
         who, c, service=b.service, user=b.user, **o)),
@@ -248,7 +255,17 @@ async def _case_page(app: Stafettlogg, viewer: Viewer, case_id: UUID,
     return Template(template_name="sak.html", status_code=status, context=_context(
         viewer, directory, page=page, case=page.case, f=forms, failed=failed,
         staff=staff, today=today, soon=today + timedelta(days=14),
+        may_withhold=_old_enough_to_withhold(page.case.child, today),
     ))
+
+
+def _old_enough_to_withhold(child: Any, today: date) -> bool:
+    """Whether the child is old enough to ask that an entry is kept from the guardians
+    (the form is shown only then; the domain decides)."""
+    if child is None or not child.birth_date or not child.birth_date[:4].isdigit():
+        return False
+    age = age_on(date.fromisoformat(child.birth_date), today)
+    return age is not None and age >= WITHHOLD_FROM_AGE
 
 
 def _case_page_data(app: Stafettlogg, actor: Actor, case_id: UUID) -> tuple[Any, Directory,

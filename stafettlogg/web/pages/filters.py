@@ -49,8 +49,13 @@ def entry_option(entry: Any) -> tuple[str, str]:
     return str(entry.details["entry_id"]), f"{dato(entry.at)}, {kind.lower()}: {short}"
 
 
+def guardian_option(guardian: Any) -> tuple[str, str]:
+    relation = words.GUARDIAN_RELATIONS.get(guardian.relation, guardian.relation).lower()
+    return str(guardian.id), f"{guardian.name} ({relation})"
+
+
 def register(env: Environment) -> None:
     for fn in (service_option, person_option, people_group, step_option, action_option,
-               consent_option, entry_option):
+               consent_option, entry_option, guardian_option):
         env.filters[fn.__name__] = fn
     env.tests["contains"] = lambda container, item: item in container

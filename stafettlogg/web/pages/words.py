@@ -68,8 +68,13 @@ CLOSE_REASONS = {
 
 RESPONDENTS = {"guardian": "Foresatte", "child": "Barnet / ungdommen"}
 
+GUARDIAN_RELATIONS = {"mother": "Mor", "father": "Far", "other": "Annen foresatt"}
+
 LOG_KINDS = {
     "case-opened": "Saken ble opprettet",
+    "guardian-recorded": "Foresatt registrert",
+    "guardian-removed": "Foresatt fjernet fra saken",
+    "entry-withheld": "Innføring holdt skjult for de foresatte",
     "level0-step": "Steg på nivå 0",
     "level-changed": "Nytt nivå",
     **ENTRY_KINDS,
@@ -112,6 +117,8 @@ ACCESS_ACTIONS = {
     "hold-meeting": "førte et møte", "agree-action": "avtalte et tiltak",
     "evaluate-action": "evaluerte et tiltak", "record-satisfaction": "registrerte tilfredshet",
     "close-case": "avsluttet saken",
+    "record-guardian": "registrerte en foresatt", "remove-guardian": "fjernet en foresatt",
+    "withhold-entry": "holdt en innføring skjult for de foresatte",
 }
 
 
@@ -133,6 +140,7 @@ FIELD_LABELS = {
     "responsible_service": "Ansvarlig tjeneste", "evaluate_by": "Evalueres innen",
     "outcome": "Resultat", "respondent": "Hvem svarer", "score": "Svar",
     "_mål": "Hva skjemaet gjelder", "corrects": "Retter en tidligere innføring",
+    "relation": "Relasjon til barnet", "national_id": "Fødselsnummer",
     # The admin pages' forms.
     "id": "Id", "name": "Navn", "email": "E-post", "sector": "Sektor", "roles": "Roller",
     "municipalities": "Kommuner", "login": "Påloggings-id", "login.subject": "Påloggings-id",
