@@ -61,7 +61,8 @@ FREE_TEXTS = {
     "evaluation": "Samtalene har hjulpet, Ingrid sover bedre.",
     "closing note": "Bekymringen er løst etter et halvt år.",
 }
-PERSONAL = [CHILD_NAME, NATIONAL_ID, "2020-04-17"]
+GUARDIAN_NAME, GUARDIAN_NUMBER = "Mona Foresattesen", "02013299997"
+PERSONAL = [CHILD_NAME, NATIONAL_ID, "2020-04-17", GUARDIAN_NAME, GUARDIAN_NUMBER]
 
 
 def every_field_story(app: Stafettlogg) -> Case:
@@ -79,6 +80,8 @@ def every_field_story(app: Stafettlogg) -> Case:
         if "hs-lyngdal" in c.services
     )
     app.withdraw_consent(PER, case.id, consent, reason=t["withdrawal"])
+    app.record_guardian(PER, case.id, name=GUARDIAN_NAME, relation="mother",
+                        national_id=GUARDIAN_NUMBER)
     back = app.request_handover(
         PER, case.id, to_user="kari", to_service="bhg-solsikken", note=t["returned handover note"],
     ).result
