@@ -155,3 +155,14 @@ def overdue_actions(views: ViewStore, service: str | None, today: date) -> list[
 def instant_of(text: str) -> datetime:
     """An instant as the views store it (UTC, microseconds)."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+
+
+def cases_of_guardian(views: ViewStore, login: str) -> list[UUID]:
+    """The cases where a guardian with this blind index is recorded (and not removed),
+    oldest first."""
+    rows = views.read(
+        "SELECT g.case_id FROM cv_guardians g JOIN cv_cases c ON c.case_id = g.case_id"
+        " WHERE g.login = ? ORDER BY c.position",
+        (login,),
+    )
+    return [UUID(case_id) for (case_id,) in rows]

@@ -85,11 +85,13 @@ class CaseViewsProjection:
             ev.ResponsibilityGroupDissolved, ev.IndividualPlanStarted, ev.IndividualPlanEnded,
             ev.ActionAgreed, ev.ActionEvaluated, ev.CaseClosed, ev.EntryAdded,
             ev.Level0StepRecorded, ev.MeetingHeld, ev.SatisfactionAnswered,
+            ev.GuardianRecorded, ev.GuardianRemoved, ev.EntryWithheld,
             ev.AccessLogStarted, ev.AccessRecorded,
         )
     )
     TABLES = (
         "cv_cases", "cv_participants", "cv_consents", "cv_actions", "cv_access_logs", "cv_access",
+        "cv_guardians",
     )
 
     def create(self, db: sqlite3.Connection) -> None:
@@ -134,6 +136,13 @@ class CaseViewsProjection:
             ' at TEXT NOT NULL, "user" TEXT NOT NULL, role TEXT NOT NULL, service TEXT,'
             " action TEXT NOT NULL, PRIMARY KEY (case_id, seq))"
         )
+
+        # The guardians who can sign in (a blind index of their fødselsnummer), by case.
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS cv_guardians (guardian_id TEXT PRIMARY KEY,"
+            " login TEXT NOT NULL, case_id TEXT NOT NULL)"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS cv_guardians_login ON cv_guardians (login)")
 
     def clear(self, db: sqlite3.Connection) -> None:
         for table in self.TABLES:
@@ -254,6 +263,17 @@ class CaseViewsProjection:
     def _on_ActionEvaluated(self, db: sqlite3.Connection, e: ev.ActionEvaluated, case_id: str, _: int) -> None:
         if e.outcome in ("completed", "stopped"):
             db.execute("UPDATE cv_actions SET status = ? WHERE action_id = ?", (e.outcome, str(e.action_id)))
+
+    def _on_GuardianRecorded(self, db: sqlite3.Connection, e: ev.GuardianRecorded, case_id: str, _: int) -> None:
+        if e.login is not None:
+            db.execute(
+                "INSERT INTO cv_guardians (guardian_id, login, case_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (str(e.guardian_id), e.login, case_id),
+            )
+
+    def _on_GuardianRemoved(self, db: sqlite3.Connection, e: ev.GuardianRemoved, case_id: str, _: int) -> None:
+        db.execute("DELETE FROM cv_guardians WHERE guardian_id = ?", (str(e.guardian_id),))
 
     def _on_CaseClosed(self, db: sqlite3.Connection, e: ev.CaseClosed, case_id: str, _: int) -> None:
         self._set(db, case_id, status="closed", closed_at=instant(e.timestamp))

@@ -43,6 +43,8 @@ async def test_the_holder_records_a_guardian_whose_number_is_never_shown(
     guardian_id = response.json()["id"]
 
     case = (await as_user("kari", "get", f"{API}/cases/{case_id}")).json()
+    listed = (await as_user("kari", "get", f"{API}/cases")).json()["items"]
+    assert [c["version"] for c in listed if c["id"] == case_id] == [case["version"]]
     assert case["guardians"] == [{"id": guardian_id, "relation": "mother",
                                   "since": case["guardians"][0]["since"],
                                   "can_sign_in": True, "name": "Mona Foresattesen"}]
