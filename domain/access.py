@@ -12,6 +12,9 @@
 * Statistics are for evaluators, for their own municipalities only.
 * A service whose consent has lapsed stops taking part that very day, whether or not
   the expiry has been recorded yet.
+* The family sees its own case: a guardian recorded on the case (not removed), and
+  the young person from the youth-consent age of the municipality. A guardian never
+  sees an entry kept from the guardians at the child's request.
 """
 
 from __future__ import annotations
@@ -53,6 +56,32 @@ def may_see_statistics(actor: Actor, municipalities: tuple[str, ...]) -> bool:
         and bool(municipalities)
         and set(municipalities) <= actor.municipalities
     )
+
+
+def family_role(*, is_guardian: bool, is_the_child: bool, child_age: int | None,
+                youth_consent_age: int) -> str | None:
+    """How a family member reads a case: as `guardian`, as the young person (`child`),
+    or not at all (None)."""
+    if is_guardian:
+        return "guardian"
+    if is_the_child and child_age is not None and child_age >= youth_consent_age:
+        return "child"
+    return None
+
+
+def family_sees_entry(role: str, withheld: bool) -> bool:
+    """An entry kept from the guardians is shown to the young person only."""
+    return role == "child" or not withheld
+
+
+# What a guardian is not shown of the case's log and access log: that something was kept
+# from them at the child's request.
+KEPT_FROM_GUARDIANS = frozenset({"entry-withheld", "withhold-entry"})
+
+
+def family_sees_step(role: str, kind: str) -> bool:
+    """A step of the log, or a line of the access log, by its kind or action."""
+    return role == "child" or kind not in KEPT_FROM_GUARDIANS
 
 
 def may_see_case(case: CaseLike, actor: Actor, on: date) -> bool:

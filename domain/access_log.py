@@ -35,7 +35,7 @@ def access_log_id(case_id: UUID) -> UUID:
 
 def primary_role(actor: Actor) -> str:
     """The role a line shows: the strongest of the actor's roles."""
-    for role in ("coordinator", "worker", "admin", "evaluator"):
+    for role in ("coordinator", "worker", "admin", "evaluator", "guardian", "child"):
         if role in actor.roles:
             return role
     return "none"

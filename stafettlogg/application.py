@@ -32,6 +32,7 @@ from domain.values import Actor, age_band, age_on
 from stafettlogg.backends import backend_for, open_key_store
 from stafettlogg.case_commands import SHREDDED, CaseCommands
 from stafettlogg.case_reads import CaseReads
+from stafettlogg.family_reads import FamilyReads
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
 from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, Sealer
 from stafettlogg.mapper import MsgspecMapper
@@ -48,12 +49,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Stafettlogg(CaseCommands, CaseReads, StaffCommands, Application[UUID]):
+class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Application[UUID]):
     """The event-sourced application behind the API and the CLI: its wiring, the
     services, opening a case and the one way a case command is run
     (`_change_case`); the case commands are in `stafettlogg/case_commands.py`, the
-    reads in `stafettlogg/case_reads.py`, the staff directory in
-    `stafettlogg/staff_commands.py`."""
+    reads in `stafettlogg/case_reads.py`, the family's reads in
+    `stafettlogg/family_reads.py`, the staff directory in `stafettlogg/staff_commands.py`."""
 
     name = "stafettlogg"
     is_snapshotting_enabled = True

@@ -201,6 +201,13 @@ class Settings:
     oidc_subject_claim: str = "sub"
     oidc_scopes: str = "openid profile"
     oidc_acr_values: str = ""
+    # The families' sign-in (ID-porten: the person is named by `pid`, the fødselsnummer).
+    # Without an issuer there is no family sign-in.
+    family_oidc_issuer: str = ""
+    family_oidc_client_id: str = ""
+    family_oidc_client_secret: str = field(default="", repr=False)
+    family_oidc_subject_claim: str = "pid"
+    family_oidc_acr_values: str = "idporten-loa-substantial"
     public_url: str = ""
     session_idle_minutes: int = 30
 
@@ -248,6 +255,12 @@ class Settings:
             oidc_subject_claim=env.get("STAFETTLOGG_OIDC_SUBJECT_CLAIM") or "sub",
             oidc_scopes=env.get("STAFETTLOGG_OIDC_SCOPES") or "openid profile",
             oidc_acr_values=env.get("STAFETTLOGG_OIDC_ACR_VALUES") or "",
+            family_oidc_issuer=(env.get("STAFETTLOGG_FAMILY_OIDC_ISSUER") or "").rstrip("/"),
+            family_oidc_client_id=env.get("STAFETTLOGG_FAMILY_OIDC_CLIENT_ID") or "",
+            family_oidc_client_secret=env.get("STAFETTLOGG_FAMILY_OIDC_CLIENT_SECRET") or "",
+            family_oidc_subject_claim=env.get("STAFETTLOGG_FAMILY_OIDC_SUBJECT_CLAIM") or "pid",
+            family_oidc_acr_values=env.get(
+                "STAFETTLOGG_FAMILY_OIDC_ACR_VALUES", "idporten-loa-substantial"),
             public_url=(env.get("STAFETTLOGG_PUBLIC_URL") or "").rstrip("/"),
             session_idle_minutes=_int(env, "STAFETTLOGG_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
         )
@@ -266,18 +279,23 @@ class Settings:
 
     def _check_sign_in(self) -> None:
         for name, url in (("STAFETTLOGG_PUBLIC_URL", self.public_url),
-                          ("STAFETTLOGG_OIDC_ISSUER", self.oidc_issuer)):
+                          ("STAFETTLOGG_OIDC_ISSUER", self.oidc_issuer),
+                          ("STAFETTLOGG_FAMILY_OIDC_ISSUER", self.family_oidc_issuer)):
             if url and urlsplit(url).scheme not in ("https", "http"):
                 msg = f"{name} må være en adresse som begynner med https:// (eller http://)"
                 raise SettingsError(msg)
-        if not self.oidc_issuer:
-            return
-        for name, value in (("STAFETTLOGG_OIDC_CLIENT_ID", self.oidc_client_id),
-                            ("STAFETTLOGG_PUBLIC_URL", self.public_url)):
-            if not value:
-                msg = f"{name} må settes når STAFETTLOGG_OIDC_ISSUER er satt"
-                raise SettingsError(msg)
-        if "openid" not in self.oidc_scopes.split():
+        for prefix, issuer, client_id in (
+            ("STAFETTLOGG_OIDC", self.oidc_issuer, self.oidc_client_id),
+            ("STAFETTLOGG_FAMILY_OIDC", self.family_oidc_issuer, self.family_oidc_client_id),
+        ):
+            if not issuer:
+                continue
+            for name, value in ((f"{prefix}_CLIENT_ID", client_id),
+                                ("STAFETTLOGG_PUBLIC_URL", self.public_url)):
+                if not value:
+                    msg = f"{name} må settes når {prefix}_ISSUER er satt"
+                    raise SettingsError(msg)
+        if self.oidc_issuer and "openid" not in self.oidc_scopes.split():
             msg = "STAFETTLOGG_OIDC_SCOPES må inneholde openid"
             raise SettingsError(msg)
 

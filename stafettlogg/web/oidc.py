@@ -34,6 +34,7 @@ from stafettlogg.settings import Settings
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
               "EdDSA")
 CALLBACK_PATH = "/logg-inn/oidc/svar"
+FAMILY_CALLBACK_PATH = "/familie/logg-inn/svar"
 LEEWAY_SECONDS = 60
 METADATA_SECONDS = 3600
 
@@ -49,17 +50,38 @@ class SignInRefused(Exception):
 
 
 class OidcClient:
-    def __init__(self, settings: Settings) -> None:
-        self.issuer = settings.oidc_issuer
-        self.client_id = settings.oidc_client_id
-        self.client_secret = settings.oidc_client_secret or None
-        self.scope = settings.oidc_scopes
-        self.acr_values = settings.oidc_acr_values or None
-        self.subject_claim = settings.oidc_subject_claim
-        self.redirect_uri = settings.public_url + CALLBACK_PATH
+    """One OpenID Connect client: the staff's (`for_staff`) or the families' (`for_family`,
+    ID-porten)."""
+
+    def __init__(self, *, issuer: str, client_id: str, client_secret: str, scope: str,
+                 acr_values: str, subject_claim: str, redirect_uri: str) -> None:
+        self.issuer = issuer
+        self.client_id = client_id
+        self.client_secret = client_secret or None
+        self.scope = scope
+        self.acr_values = acr_values or None
+        self.subject_claim = subject_claim
+        self.redirect_uri = redirect_uri
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
+
+    @classmethod
+    def for_staff(cls, settings: Settings) -> OidcClient:
+        return cls(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id,
+                   client_secret=settings.oidc_client_secret, scope=settings.oidc_scopes,
+                   acr_values=settings.oidc_acr_values,
+                   subject_claim=settings.oidc_subject_claim,
+                   redirect_uri=settings.public_url + CALLBACK_PATH)
+
+    @classmethod
+    def for_family(cls, settings: Settings) -> OidcClient:
+        return cls(issuer=settings.family_oidc_issuer,
+                   client_id=settings.family_oidc_client_id,
+                   client_secret=settings.family_oidc_client_secret, scope="openid profile",
+                   acr_values=settings.family_oidc_acr_values,
+                   subject_claim=settings.family_oidc_subject_claim,
+                   redirect_uri=settings.public_url + FAMILY_CALLBACK_PATH)
 
     def _client(self) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(

@@ -31,6 +31,9 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 
 SESSION_COOKIE = "stafettlogg_sesjon"
+# A family member's session: its own cookie and its own keys in the store, so that it is
+# never taken for a staff session.
+FAMILY_COOKIE = "stafettlogg_familie"
 LOGIN_COOKIE = "stafettlogg_innlogging"
 LOGIN_SECONDS = 600
 
@@ -40,6 +43,16 @@ class WebSession(msgspec.Struct, frozen=True):
     csrf: str
     signed_in_at: datetime
     via: str  # "oidc" or "demo"
+
+
+class FamilySession(msgspec.Struct, frozen=True):
+    """A guardian or young person signed in through ID-porten: only keyed hashes of their
+    fødselsnummer (as a guardian, as a child), never the number."""
+
+    guardian_login: str
+    child_id: str | None
+    csrf: str
+    signed_in_at: datetime
 
 
 class LoginAttempt(msgspec.Struct, frozen=True):
@@ -96,6 +109,23 @@ class Sessions:
     async def end(self, session_id: str) -> None:
         await self.store.delete(_key("s", session_id))
 
+    async def start_family(self, old_id: str | None, session: FamilySession) -> str:
+        if old_id:
+            await self.store.delete(_key("f", old_id))
+        session_id = new_secret()
+        await self.store.set(_key("f", session_id), msgspec.json.encode(session),
+                             expires_in=self.idle_seconds)
+        return session_id
+
+    async def current_family(self, session_id: str | None) -> FamilySession | None:
+        if not session_id or len(session_id) > 100:
+            return None
+        raw = await self.store.get(_key("f", session_id), renew_for=self.idle_seconds)
+        return None if raw is None else msgspec.json.decode(raw, type=FamilySession)
+
+    async def end_family(self, session_id: str) -> None:
+        await self.store.delete(_key("f", session_id))
+
     # Login attempts ----------------------------------------------------------------
 
     async def begin_login(self, attempt: LoginAttempt) -> str:
@@ -124,6 +154,14 @@ class Sessions:
         # No max-age: a browser session cookie; the server ends it when idle.
         return Cookie(key=SESSION_COOKIE, value=session_id, path="/", httponly=True,
                       samesite="lax", secure=self.secure)
+
+    def family_cookie(self, session_id: str) -> Cookie:
+        return Cookie(key=FAMILY_COOKIE, value=session_id, path="/familie", httponly=True,
+                      samesite="lax", secure=self.secure)
+
+    def gone_family(self) -> Cookie:
+        return Cookie(key=FAMILY_COOKIE, value="", path="/familie", httponly=True,
+                      samesite="lax", secure=self.secure, max_age=0)
 
     def login_cookie(self, attempt_id: str) -> Cookie:
         return self.cookie(LOGIN_COOKIE, attempt_id, LOGIN_SECONDS)

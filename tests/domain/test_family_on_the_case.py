@@ -109,3 +109,33 @@ def test_only_a_worker_on_the_case_marks_an_entry_and_only_one_of_the_case(case,
     with refused(case, errors.NotFound, "not-found"):
         case.withhold_entry(people.opener, entry_id=case.id, reason=Sealed(b"grunn"),
                             child_age=13, at=case.state.opened_at)
+
+
+# --- what the family sees (domain/access.py) --------------------------------------------
+
+from domain.access import family_role, family_sees_entry, family_sees_step  # noqa: E402
+
+
+def test_a_recorded_guardian_reads_the_case_whatever_the_childs_age():
+    assert family_role(is_guardian=True, is_the_child=False, child_age=4,
+                       youth_consent_age=16) == "guardian"
+
+
+@pytest.mark.parametrize(("age", "role"), [(15, None), (16, "child"), (17, "child"),
+                                           (None, None)])
+def test_the_young_person_reads_their_own_case_from_the_youth_consent_age(age, role):
+    assert family_role(is_guardian=False, is_the_child=True, child_age=age,
+                       youth_consent_age=16) == role
+
+
+def test_anyone_else_reads_nothing():
+    assert family_role(is_guardian=False, is_the_child=False, child_age=17,
+                       youth_consent_age=16) is None
+
+
+def test_a_guardian_sees_neither_a_withheld_entry_nor_that_something_was_withheld():
+    assert not family_sees_entry("guardian", withheld=True)
+    assert family_sees_entry("guardian", withheld=False)
+    assert not family_sees_step("guardian", "entry-withheld")
+    assert not family_sees_step("guardian", "withhold-entry")  # the access log's line
+    assert family_sees_entry("child", withheld=True) and family_sees_step("child", "entry-withheld")

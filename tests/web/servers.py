@@ -85,15 +85,15 @@ def serving(root: Path, *args: str, port: int | None = None,
 
 @contextmanager
 def signing_in_with(root: Path, issuer: str, logins: dict[str, str] | None = None,
-                    prepare: Callable[[Stafettlogg], object] | None = None
-                    ) -> Iterator[Server]:
+                    prepare: Callable[[Stafettlogg], object] | None = None,
+                    **extra: str) -> Iterator[Server]:
     """A server that signs staff in with the provider at `issuer`, on a store with the
     test services and staff (and what `prepare` adds), each staff member of `logins`
-    with that login subject."""
+    with that login subject; `extra` are more settings."""
     port = free_port()
     env = environment(root, port, STAFETTLOGG_OIDC_ISSUER=issuer,
                       STAFETTLOGG_OIDC_CLIENT_ID="stafettlogg",
-                      STAFETTLOGG_OIDC_CLIENT_SECRET="hemmelig")
+                      STAFETTLOGG_OIDC_CLIENT_SECRET="hemmelig", **extra)
     app = Stafettlogg(Settings.from_env(env))
     try:
         register_services(app)

@@ -223,24 +223,53 @@ async def demo_sign_in(request: Request[Any, Any, Any], state: State, app: Stafe
     return await _signed_in(request, sessions, member, "demo", attempt.next)
 
 
-@get("/logg-inn/oidc", include_in_schema=False)
-async def oidc_start(request: Request[Any, Any, Any], state: State,
-                     neste: str | None = None) -> Response[Any]:
-    oidc: OidcClient | None = state.get("oidc")
-    if oidc is None:
-        raise HTTPException(status_code=404)
-    sessions: Sessions = state["sessions"]
+async def oidc_redirect(oidc: OidcClient, sessions: Sessions, next_path: str) -> Response[Any]:
+    """Send the browser to the provider, with a login attempt of its own (state, nonce,
+    PKCE verifier) behind a cookie."""
     try:
         url, oidc_state, nonce, verifier = await oidc.authorization_url()
     except Exception as exc:  # noqa: BLE001 - the provider does not answer
         log.warning("the OIDC provider's discovery failed: %s", type(exc).__name__)
         return _refused_page("Innloggingstjenesten svarer ikke akkurat nå. Prøv igjen om litt.",
                              status=503)
-    attempt = LoginAttempt(csrf=new_secret(), next=safe_next(neste), state=oidc_state,
+    attempt = LoginAttempt(csrf=new_secret(), next=next_path, state=oidc_state,
                            nonce=nonce, verifier=verifier)
     answer = Redirect(url, status_code=303)
     answer.set_cookie(sessions.login_cookie(await sessions.begin_login(attempt)))
     return answer
+
+
+async def oidc_answer(request: Request[Any, Any, Any], oidc: OidcClient, sessions: Sessions,
+                      code: str | None, error: str | None
+                      ) -> tuple[str, LoginAttempt] | Response[Any]:
+    """The provider's answer: the person's subject and the login attempt, or the page
+    that says why not. An attempt is used once, whatever happens."""
+    attempt_id = request.cookies.get(LOGIN_COOKIE)
+    attempt = await sessions.login(attempt_id)
+    given_state = request.query_params.get("state")
+    if attempt is None or attempt_id is None or attempt.state is None:
+        return _refused_page("Innloggingen var utløpt. Prøv å logge inn på nytt.")
+    await sessions.finish_login(attempt_id)
+    if error is not None:
+        return _refused_page("Innloggingen ble avbrutt. Du kan prøve på nytt.")
+    if not same_token(given_state, attempt.state) or not code:
+        log.warning("OIDC callback refused: state does not match")
+        return _refused_page("Innloggingen kunne ikke bekreftes. Prøv å logge inn på nytt.")
+    try:
+        subject = await oidc.finish(code, attempt.verifier or "", attempt.nonce or "")
+    except SignInRefused as exc:
+        log.warning("OIDC sign-in refused: %s", exc)
+        return _refused_page("Innloggingen kunne ikke bekreftes. Prøv å logge inn på nytt.")
+    return subject, attempt
+
+
+@get("/logg-inn/oidc", include_in_schema=False)
+async def oidc_start(request: Request[Any, Any, Any], state: State,
+                     neste: str | None = None) -> Response[Any]:
+    oidc: OidcClient | None = state.get("oidc")
+    if oidc is None:
+        raise HTTPException(status_code=404)
+    return await oidc_redirect(oidc, state["sessions"], safe_next(neste))
 
 
 @get("/logg-inn/oidc/svar", include_in_schema=False)
@@ -252,22 +281,10 @@ async def oidc_callback(
     if oidc is None:
         raise HTTPException(status_code=404)
     sessions: Sessions = state["sessions"]
-    attempt_id = request.cookies.get(LOGIN_COOKIE)
-    attempt = await sessions.login(attempt_id)
-    given_state = request.query_params.get("state")
-    if attempt is None or attempt_id is None or attempt.state is None:
-        return _refused_page("Innloggingen var utløpt. Prøv å logge inn på nytt.")
-    await sessions.finish_login(attempt_id)  # once, whatever happens next
-    if error is not None:
-        return _refused_page("Innloggingen ble avbrutt. Du kan prøve på nytt.")
-    if not same_token(given_state, attempt.state) or not code:
-        log.warning("OIDC callback refused: state does not match")
-        return _refused_page("Innloggingen kunne ikke bekreftes. Prøv å logge inn på nytt.")
-    try:
-        subject = await oidc.finish(code, attempt.verifier or "", attempt.nonce or "")
-    except SignInRefused as exc:
-        log.warning("OIDC sign-in refused: %s", exc)
-        return _refused_page("Innloggingen kunne ikke bekreftes. Prøv å logge inn på nytt.")
+    answer = await oidc_answer(request, oidc, sessions, code, error)
+    if isinstance(answer, Response):
+        return answer
+    subject, attempt = answer
     member = await off_loop(app.staff_by_login, subject)
     if member is None or not member.active:
         return _no_access()

@@ -1,6 +1,6 @@
 """The pages for staff, mounted beside the API: sign-in (pages/auth.py), case work
-(pages/cases.py), administration (pages/admin.py) and the evaluators' statistics
-(pages/statistics.py), with what they share: the
+(pages/cases.py), administration (pages/admin.py), the evaluators' statistics
+(pages/statistics.py) and the family's pages (pages/family.py), with what they share: the
 signed-in `viewer`, the checked `form`,
 the sessions and the OIDC client (kept in the app's state by `staff_state`)."""
 
@@ -14,7 +14,7 @@ from litestar.stores.file import FileStore
 
 from stafettlogg.settings import Settings
 from stafettlogg.web.oidc import OidcClient
-from stafettlogg.web.pages import admin, auth, cases, statistics
+from stafettlogg.web.pages import admin, auth, cases, family, statistics
 from stafettlogg.web.sessions import Sessions
 
 
@@ -24,7 +24,8 @@ def staff_state(settings: Settings, *, demo_sign_in: bool) -> dict[str, Any]:
     return {
         "sessions": Sessions(store, idle_minutes=settings.session_idle_minutes,
                              secure=settings.secure_cookies),
-        "oidc": OidcClient(settings) if settings.oidc_issuer else None,
+        "oidc": OidcClient.for_staff(settings) if settings.oidc_issuer else None,
+        "family_oidc": OidcClient.for_family(settings) if settings.family_oidc_issuer else None,
         "demo_sign_in": demo_sign_in,
     }
 
@@ -32,10 +33,12 @@ def staff_state(settings: Settings, *, demo_sign_in: bool) -> dict[str, Any]:
 def staff_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[*auth.ROUTES, *cases.ROUTES, *admin.ROUTES, *statistics.ROUTES],
+        route_handlers=[*auth.ROUTES, *cases.ROUTES, *admin.ROUTES, *statistics.ROUTES,
+                        *family.ROUTES],
         dependencies={
             "viewer": Provide(auth.provide_viewer),
             "form": Provide(auth.provide_form),
+            "family": Provide(family.provide_family),
         },
-        exception_handlers=auth.EXCEPTION_HANDLERS,
+        exception_handlers={**auth.EXCEPTION_HANDLERS, **family.EXCEPTION_HANDLERS},
     )

@@ -52,6 +52,11 @@ CONSENTERS = {"guardian": "Foresatte", "child": "Barnet / ungdommen"}
 CONSENT_FORMS = {"oral": "Muntlig", "written": "Skriftlig"}
 CONSENT_STATUS = {"active": "Gyldig", "expired": "Utløpt", "withdrawn": "Trukket tilbake"}
 
+# The role on a line of the access log, as the family's page says it.
+ACCESS_ROLES = {"worker": "Ansatt", "coordinator": "Koordinator", "admin": "Administrator",
+                "evaluator": "Evaluator", "guardian": "Foresatt", "child": "Ungdommen selv",
+                "none": "Stafettlogg (automatisk)"}
+
 EVALUATION_OUTCOMES = {
     "continue": "Fortsetter", "completed": "Fullført", "stopped": "Avsluttet",
     "adjusted": "Justert",
@@ -119,6 +124,7 @@ ACCESS_ACTIONS = {
     "close-case": "avsluttet saken",
     "record-guardian": "registrerte en foresatt", "remove-guardian": "fjernet en foresatt",
     "withhold-entry": "holdt en innføring skjult for de foresatte",
+    "family-read-case": "leste saken",
 }
 
 

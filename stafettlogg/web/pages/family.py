@@ -1,0 +1,156 @@
+"""The family's pages (`/familie`): guardians and the young person read their own case.
+
+* `GET /familie`: what these pages are, and *Logg inn med ID-porten* (when
+  `STAFETTLOGG_FAMILY_OIDC_ISSUER` is set).
+* `GET /familie/logg-inn` sends the browser to ID-porten; `GET /familie/logg-inn/svar`
+  takes its answer (the same checks as the staff's sign-in, pages/auth.py). The person
+  is known by keyed hashes of the `pid` claim only (`Stafettlogg.family_person`): a
+  recorded guardian, or the young person from the youth-consent age. Someone with no
+  case is told so, and nothing is signed in.
+* `GET /familie/saker`: their cases; `GET /familie/saker/{id}`: one case: who holds the
+  baton and which services take part, the consents and their status, the log as they
+  may see it (a guardian never sees an entry kept from the guardians), and the access
+  log: who read or changed the case, when, in which service and role. Each view is a
+  line in the case's access log.
+* `POST /familie/logg-ut` ends the session.
+
+A family session has its own cookie (`stafettlogg_familie`, sent only to `/familie`) and
+its own keys in the session store: no staff page, API endpoint or statistic takes it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from uuid import UUID
+
+from domain import errors
+from stafettlogg.application import Stafettlogg
+from stafettlogg.family_reads import FamilyPerson
+from stafettlogg.web.deps import off_loop
+from stafettlogg.web.oidc import OidcClient
+from stafettlogg.web.pages import words
+from stafettlogg.web.pages.auth import CSRF_FIELD, oidc_answer, oidc_redirect
+from stafettlogg.web.sessions import FAMILY_COOKIE, FamilySession, Sessions, new_secret, same_token
+
+
+class FamilySignInRequired(HTTPException):
+    status_code = 401
+
+
+def family_sign_in(request: Request[Any, Any, Any], exc: FamilySignInRequired) -> Response[Any]:
+    return Redirect("/familie", status_code=303)
+
+
+EXCEPTION_HANDLERS = {FamilySignInRequired: family_sign_in}
+
+
+class Family:
+    """The signed-in family member, as the pages need them."""
+
+    def __init__(self, person: FamilyPerson, session_id: str, csrf: str) -> None:
+        self.person = person
+        self.session_id = session_id
+        self.csrf = csrf
+
+
+async def provide_family(request: Request[Any, Any, Any], state: State) -> Family:
+    sessions: Sessions = state["sessions"]
+    session_id = request.cookies.get(FAMILY_COOKIE)
+    session = await sessions.current_family(session_id)
+    if session is None or session_id is None:
+        raise FamilySignInRequired()
+    person = FamilyPerson(guardian_login=session.guardian_login,
+                          child_id=UUID(session.child_id) if session.child_id else None)
+    return Family(person, session_id, session.csrf)
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Template:
+    return Template(template_name=template, status_code=status,
+                    context={"words": words, **context})
+
+
+@get("/familie", include_in_schema=False)
+async def family_landing(state: State) -> Template:
+    return _page("familie.html", can_sign_in=state.get("family_oidc") is not None)
+
+
+@get("/familie/logg-inn", include_in_schema=False)
+async def family_oidc_start(state: State) -> Response[Any]:
+    oidc: OidcClient | None = state.get("family_oidc")
+    if oidc is None:
+        raise HTTPException(status_code=404)
+    return await oidc_redirect(oidc, state["sessions"], "/familie/saker")
+
+
+@get("/familie/logg-inn/svar", include_in_schema=False)
+async def family_oidc_callback(request: Request[Any, Any, Any], state: State, app: Stafettlogg,
+                               code: str | None = None, error: str | None = None
+                               ) -> Response[Any]:
+    oidc: OidcClient | None = state.get("family_oidc")
+    if oidc is None:
+        raise HTTPException(status_code=404)
+    sessions: Sessions = state["sessions"]
+    answer = await oidc_answer(request, oidc, sessions, code, error)
+    if isinstance(answer, Response):
+        return answer
+    pid, _ = answer
+    person = app.family_person(pid.strip())
+    if not await off_loop(app.family_cases, person):
+        return _page("familie-ingen.html", status=403)
+    session = FamilySession(
+        guardian_login=person.guardian_login,
+        child_id=str(person.child_id) if person.child_id else None,
+        csrf=new_secret(), signed_in_at=datetime.now(UTC))
+    session_id = await sessions.start_family(request.cookies.get(FAMILY_COOKIE), session)
+    redirect = Redirect("/familie/saker", status_code=303)
+    redirect.set_cookie(sessions.family_cookie(session_id))
+    return redirect
+
+
+@get("/familie/saker", include_in_schema=False)
+async def family_cases(app: Stafettlogg, family: Family) -> Template:
+    cases = await off_loop(app.family_cases, family.person)
+    return _page("familie-saker.html", family=family, cases=cases)
+
+
+@get("/familie/saker/{case_id:uuid}", include_in_schema=False)
+async def family_case(app: Stafettlogg, family: Family, case_id: FromPath[UUID]) -> Template:
+    try:
+        case, names = await off_loop(_case_and_names, app, family.person, case_id)
+    except errors.NotFound:
+        return _page("feil.html", status=404, heading="Siden finnes ikke",
+                     text=["Saken finnes ikke, eller du har ikke tilgang til den."])
+    return _page("familie-sak.html", family=family, case=case, names=names)
+
+
+def _case_and_names(app: Stafettlogg, person: FamilyPerson, case_id: UUID
+                    ) -> tuple[Any, dict[str, str]]:
+    """The case, and the names of the services and staff its pages show."""
+    names = {s.id: s.name for s in app.list_services()}
+    names.update({m.id: m.name for m in app.list_staff()})
+    return app.family_case(person, case_id), names
+
+
+@post("/familie/logg-ut", include_in_schema=False, status_code=303)
+async def family_sign_out(request: Request[Any, Any, Any], state: State, family: Family
+                          ) -> Response[Any]:
+    form = await request.form()
+    if not same_token(form.get(CSRF_FIELD), family.csrf):
+        return _page("feil.html", status=403, heading="Skjemaet kunne ikke sendes",
+                     text=["Last siden på nytt og prøv igjen."])
+    sessions: Sessions = state["sessions"]
+    await sessions.end_family(family.session_id)
+    answer = Redirect("/familie?utlogget=1", status_code=303)
+    answer.set_cookie(sessions.gone_family())
+    return answer
+
+
+ROUTES = [family_landing, family_oidc_start, family_oidc_callback, family_cases, family_case,
+          family_sign_out]
