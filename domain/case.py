@@ -67,7 +67,7 @@ from domain.events import (
 from domain.services import ServiceInfo
 from domain.values import (
     CLOSE_REASONS,
-    CONSENT_FORMS,
+    STAFF_CONSENT_FORMS,
     CONSENTERS,
     ENTRY_KINDS,
     EVALUATION_OUTCOMES,
@@ -455,10 +455,22 @@ class Case(Aggregate):
         """Record a consent: to services (not persons), for a purpose and a period."""
         self._require_open()
         self._require_participant(actor)
+        if form not in STAFF_CONSENT_FORMS:
+            raise errors.InvalidValue("form", "Samtykket er 'oral' eller 'written'.")
+        return self._consent(actor, given_by=given_by, services=services, purpose=purpose,
+                             valid_until=valid_until, form=form, child_age=child_age,
+                             youth_consent_age=youth_consent_age, at=at,
+                             child_view=child_view)
+
+    def _consent(
+        self, actor: Actor, *, given_by: str, services: list[ServiceInfo], purpose: Sealed,
+        valid_until: date, form: str, child_age: int | None, youth_consent_age: int,
+        at: datetime, child_view: Sealed | None,
+    ) -> UUID:
+        """Who consents follows the child's age (the youth-consent age of the
+        municipality); a consent covers at least one service, for a period ahead."""
         if given_by not in CONSENTERS:
             raise errors.InvalidValue("given_by", "Samtykke gis av 'guardian' eller 'child'.")
-        if form not in CONSENT_FORMS:
-            raise errors.InvalidValue("form", "Samtykket er 'oral' eller 'written'.")
         if youth_consent_age not in YOUTH_CONSENT_AGE_RANGE:
             raise errors.InvalidValue("youth_consent_age", "Samtykkealderen må være 12-18 år.")
         expected = required_consenter(child_age, youth_consent_age)
@@ -495,13 +507,74 @@ class Case(Aggregate):
         """Consent can be withdrawn at any time; access it gave ends with it."""
         self._require_open()
         self._require_participant(actor)
+        self._withdraw(actor, self._active_consent(consent_id), reason, at)
+
+    def _active_consent(self, consent_id: UUID) -> Consent:
         consent = self.state.consents.get(consent_id)
         if consent is None:
             raise errors.NotFound("Samtykket finnes ikke i saken.")
         if consent.status != "active":
             raise errors.ConsentNotActive()
-        self._record(ConsentWithdrawn, actor, at, consent_id=consent_id, reason=reason)
+        return consent
+
+    def _withdraw(self, actor: Actor, consent: Consent, reason: Sealed | None,
+                  at: datetime) -> None:
+        self._record(ConsentWithdrawn, actor, at, consent_id=consent.id, reason=reason)
         self._end_uncovered_access(at)
+
+    # The family's own steps, signed in with ID-porten ------------------------------------
+
+    def _family_member(self, actor: Actor) -> str:
+        """Who in the family acts: `guardian` (one recorded on the case, not removed) or
+        `child` (the young person, whom the application recognised by their number)."""
+        if "guardian" in actor.roles:
+            if not any(actor.user == f"foresatt-{g.id}" for g in self.state.guardians.values()):
+                raise errors.Forbidden("Du er ikke registrert som foresatt i saken.")
+            return "guardian"
+        if "child" in actor.roles:
+            return "child"
+        raise errors.Forbidden("Bare familien kan gjøre dette.")
+
+    def give_consent(
+        self, actor: Actor, *, services: list[ServiceInfo], purpose: Sealed,
+        valid_until: date, child_age: int | None, youth_consent_age: int, at: datetime,
+    ) -> UUID:
+        """A guardian or the young person gives consent themselves (form `digital`); who
+        may give it follows the child's age, as for every consent."""
+        self._require_open()
+        given_by = self._family_member(actor)
+        return self._consent(actor, given_by=given_by, services=services, purpose=purpose,
+                             valid_until=valid_until, form="digital", child_age=child_age,
+                             youth_consent_age=youth_consent_age, at=at, child_view=None)
+
+    def withdraw_own_consent(self, actor: Actor, *, consent_id: UUID, at: datetime) -> None:
+        """The family withdraws a consent the same kind of consenter gave (a guardian
+        one of the guardians', the young person their own), with the same effects as
+        any withdrawal."""
+        self._require_open()
+        member = self._family_member(actor)
+        consent = self._active_consent(consent_id)
+        if consent.given_by != member:
+            whose = "de foresatte" if consent.given_by == "guardian" else "ungdommen selv"
+            raise errors.Forbidden(f"Samtykket ble gitt av {whose}, og kan trekkes av dem.")
+        self._withdraw(actor, consent, None, at)
+
+    def add_family_note(self, actor: Actor, *, text: Sealed, at: datetime) -> UUID:
+        """A guardian or the young person writes a note in the log."""
+        self._require_open()
+        self._family_member(actor)
+        entry_id = self._next_id()
+        self._record(EntryAdded, actor, at, entry_id=entry_id, kind="note", text=text,
+                     corrects=None)
+        return entry_id
+
+    def answer_satisfaction(self, actor: Actor, *, score: int, at: datetime) -> None:
+        """The family answers the satisfaction question themselves (1-5)."""
+        self._require_open()
+        respondent = self._family_member(actor)
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            raise errors.InvalidValue("score", "Tilfredshet er et tall fra 1 til 5.")
+        self._record(SatisfactionAnswered, actor, at, respondent=respondent, score=score)
 
     def expire_consents(self, at: datetime) -> list[UUID]:
         """Record the consents whose last day has passed, and end the access they gave."""

@@ -37,8 +37,10 @@ LEVEL0_STEPS: tuple[str, ...] = get_args(Level0Step)
 Consenter = Literal["guardian", "child"]
 CONSENTERS: tuple[str, ...] = get_args(Consenter)
 
-ConsentForm = Literal["oral", "written"]
+# `digital`: given by the guardian or the young person themselves, signed in with ID-porten.
+ConsentForm = Literal["oral", "written", "digital"]
 CONSENT_FORMS: tuple[str, ...] = get_args(ConsentForm)
+STAFF_CONSENT_FORMS: tuple[str, ...] = ("oral", "written")  # what a worker records
 
 EvaluationOutcome = Literal["continue", "completed", "stopped", "adjusted"]
 EVALUATION_OUTCOMES: tuple[str, ...] = get_args(EvaluationOutcome)

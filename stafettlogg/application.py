@@ -231,6 +231,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Applicati
         at: datetime | None = None,
         expected_version: int | None = None,
         idempotency: Idempotency | None = None,
+        visible: Callable[[Case], None] | None = None,
     ) -> Outcome:
         """Run one domain command on a case and save all it records, or nothing.
 
@@ -238,12 +239,17 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Applicati
         the case closes and the idempotency record are saved in one transaction. If
         another writer got there first, the command runs again on the new state (its
         rules are checked again); with `expected_version` (If-Match) a changed case is
-        refused instead.
+        refused instead. `visible` decides whether the actor may see the case, when it is
+        not a staff member (the family's pages): it raises NotFound if not.
         """
         now = self._now(at)
 
         def attempt() -> tuple[Outcome, list[Aggregate]]:
-            case = self._visible_case(actor, case_id, now.date())
+            if visible is None:
+                case = self._visible_case(actor, case_id, now.date())
+            else:
+                case = self.get_case(case_id)
+                visible(case)
             # Looked for after the case is read, on every try: a record is saved with
             # the events it answers, so a case that shows them shows the record too.
             record = self._replay(actor, idempotency)

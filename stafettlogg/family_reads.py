@@ -1,5 +1,5 @@
-"""What a family member reads of their own case: the guardians and the young person,
-signed in through ID-porten (docs/pages.md, "The family's pages").
+"""What a family member reads and does in their own case: the guardians and the young
+person, signed in through ID-porten (docs/pages.md, "The family's pages").
 
 A person is known only by keyed hashes of their fødselsnummer (`FamilyPerson`): as a
 guardian (the index the holder recorded with them) and as a child (the child's id is
@@ -56,6 +56,7 @@ class FamilyCase(msgspec.Struct, frozen=True):
     child_name: str | None
     status: str
     level: int
+    municipality: str
     opened_at: datetime
     closed_at: datetime | None
     holder_service: str
@@ -78,7 +79,11 @@ class FamilyReads:
         def _log_read(self, actor: Actor, case_id: UUID, action: str, at: datetime) -> None: ...
         def child_details(self, case_id: UUID) -> Any: ...
         def case_log(self, case_id: UUID) -> list[LogEntryView]: ...
-        def read_case_view(self, actor: Actor, case_id: UUID) -> Any: ...
+        def _change_case(self, actor: Actor, case_id: UUID, action: str, command: Any,
+                         **options: Any) -> Any: ...
+        def _services(self, ids: list[str], field: str) -> Any: ...
+        def _seal(self, case: Case, text: str | None, field: str, *,
+                  required: bool = True) -> Any: ...
 
     def family_person(self, national_id: str) -> FamilyPerson:
         """The hashes a family member is known by, from the `pid` of their sign-in."""
@@ -144,8 +149,59 @@ class FamilyReads:
                   if family_sees_step(role, a.action)]
         return FamilyCase(
             id=case.id, role=role, child_name=self.child_details(case.id).name,
-            status=case.state.status, level=case.state.level, opened_at=case.state.opened_at,
+            status=case.state.status, level=case.state.level,
+            municipality=case.state.municipality, opened_at=case.state.opened_at,
             closed_at=case.state.closed_at, holder_service=case.state.holder_service,
             services=[p.service for p in view.participants], consents=view.consents,
             log=log, access=access,
         )
+
+    # The family's own steps --------------------------------------------------------
+
+    def _as_family(self, person: FamilyPerson, case_id: UUID, action: str,
+                   command: Any, **options: Any) -> Any:
+        """Run a family member's command on a case that is theirs (NotFound otherwise),
+        as them: the access log says guardian or young person."""
+        actor_of: dict[str, Actor] = {}
+
+        def visible(case: Case) -> None:
+            role, actor = self._family_role(person, case)
+            if role is None:
+                raise errors.NotFound("Saken finnes ikke.")
+            actor_of["actor"] = actor
+
+        case = self.get_case(case_id)
+        visible(case)
+        return self._change_case(actor_of["actor"], case_id, action,
+                                 lambda c, now: command(c, actor_of["actor"], now),
+                                 visible=visible, **options)
+
+    def family_give_consent(self, person: FamilyPerson, case_id: UUID, *, services: list[str],
+                            purpose: str, valid_until: Any, **options: Any) -> Any:
+        infos = self._services(services, "services")
+        return self._as_family(person, case_id, "family-give-consent", lambda c, actor, now:
+                               c.give_consent(
+                                   actor, services=infos,
+                                   purpose=self._seal(c, purpose, "purpose"),
+                                   valid_until=valid_until,
+                                   child_age=self._child_age(c, now.date()),
+                                   youth_consent_age=self.settings.youth_consent_age_for(
+                                       c.state.municipality),
+                                   at=now), **options)
+
+    def family_withdraw_consent(self, person: FamilyPerson, case_id: UUID, consent_id: UUID,
+                                **options: Any) -> Any:
+        return self._as_family(person, case_id, "family-withdraw-consent",
+                               lambda c, actor, now: c.withdraw_own_consent(
+                                   actor, consent_id=consent_id, at=now), **options)
+
+    def family_note(self, person: FamilyPerson, case_id: UUID, *, text: str,
+                    **options: Any) -> Any:
+        return self._as_family(person, case_id, "family-note", lambda c, actor, now:
+                               c.add_family_note(actor, text=self._seal(c, text, "text"),
+                                                 at=now), **options)
+
+    def family_satisfaction(self, person: FamilyPerson, case_id: UUID, *, score: int,
+                            **options: Any) -> Any:
+        return self._as_family(person, case_id, "family-satisfaction", lambda c, actor, now:
+                               c.answer_satisfaction(actor, score=score, at=now), **options)

@@ -736,9 +736,22 @@ EVERY_CHANGE = {
         p.teacher, guardian_id=x.guardian_id, at=at),
     "withhold_entry": lambda c, x, p, s, at: c.withhold_entry(
         p.teacher, entry_id=x.entry_id, reason=TEXT, child_age=13, at=at),
+    "give_consent": lambda c, x, p, s, at: c.give_consent(
+        mother(x), services=[s.ppt], purpose=TEXT, valid_until=at.date(), child_age=4,
+        youth_consent_age=16, at=at),
+    "withdraw_own_consent": lambda c, x, p, s, at: c.withdraw_own_consent(
+        mother(x), consent_id=x.consent_id, at=at),
+    "add_family_note": lambda c, x, p, s, at: c.add_family_note(mother(x), text=TEXT, at=at),
+    "answer_satisfaction": lambda c, x, p, s, at: c.answer_satisfaction(
+        mother(x), score=4, at=at),
     "close": lambda c, x, p, s, at: c.close(
         p.teacher, reason="concern-resolved", note=None, at=at),
 }
+
+
+def mother(x) -> Actor:
+    """The guardian of the full case, signed in herself."""
+    return Actor(user=f"foresatt-{x.guardian_id}", roles=frozenset({"guardian"}))
 
 
 @pytest.mark.parametrize("change", EVERY_CHANGE.values(), ids=EVERY_CHANGE.keys())

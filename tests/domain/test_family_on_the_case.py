@@ -139,3 +139,86 @@ def test_a_guardian_sees_neither_a_withheld_entry_nor_that_something_was_withhel
     assert not family_sees_step("guardian", "entry-withheld")
     assert not family_sees_step("guardian", "withhold-entry")  # the access log's line
     assert family_sees_entry("child", withheld=True) and family_sees_step("child", "entry-withheld")
+
+
+# --- the family's own steps, signed in with ID-porten ---------------------------------
+
+from domain.events import ConsentGiven, ConsentWithdrawn, EntryAdded, HandoverCancelled  # noqa: E402
+from domain.events import SatisfactionAnswered, ServiceLeft  # noqa: E402
+from domain.values import Actor  # noqa: E402
+
+CHILD = Actor(user="barnet", roles=frozenset({"child"}))
+
+
+def as_guardian(case, people) -> Actor:
+    guardian_id = record(case, people.opener)
+    return Actor(user=f"foresatt-{guardian_id}", roles=frozenset({"guardian"}))
+
+
+def test_a_guardian_gives_consent_digitally_for_a_young_child(case, people, services):
+    mona = as_guardian(case, people)
+    consent_id = case.give_consent(mona, services=[services.skole], purpose=Sealed(b"overgang"),
+                                   valid_until=case.state.opened_at.date().replace(year=2027),
+                                   child_age=5, youth_consent_age=16, at=case.state.opened_at)
+    (given,) = [e for e in case.pending_events if isinstance(e, ConsentGiven)]
+    assert (given.consent_id, given.form, given.given_by) == (consent_id, "digital", "guardian")
+    assert case.has_access(services.skole.id, case.state.opened_at.date())
+
+
+def test_from_the_youth_consent_age_the_young_person_consents_not_the_guardian(
+        case, people, services, refused):
+    mona = as_guardian(case, people)
+    until = case.state.opened_at.date().replace(year=2027)
+    with refused(case, errors.WrongConsenter, "wrong-consenter"):
+        case.give_consent(mona, services=[services.skole], purpose=Sealed(b"x"),
+                          valid_until=until, child_age=16, youth_consent_age=16,
+                          at=case.state.opened_at)
+    case.give_consent(CHILD, services=[services.skole], purpose=Sealed(b"x"),
+                      valid_until=until, child_age=16, youth_consent_age=16,
+                      at=case.state.opened_at)
+
+
+def test_withdrawing_a_consent_online_ends_access_and_cancels_a_handover_to_that_service(
+        case, people, services, given):
+    mona = as_guardian(case, people)
+    consent_id = case.give_consent(mona, services=[services.skole], purpose=Sealed(b"x"),
+                                   valid_until=case.state.opened_at.date().replace(year=2027),
+                                   child_age=5, youth_consent_age=16, at=case.state.opened_at)
+    case.add_participant(people.opener, service=services.skole, at=case.state.opened_at)
+    case.request_handover(people.opener, to_user=people.teacher.user, to_service=services.skole,
+                          at=case.state.opened_at)
+    case.withdraw_own_consent(mona, consent_id=consent_id, at=case.state.opened_at)
+    kinds = {type(e) for e in case.pending_events}
+    assert {ConsentWithdrawn, ServiceLeft, HandoverCancelled} <= kinds
+    assert case.state.pending_handover is None
+    assert not case.has_access(services.skole.id, case.state.opened_at.date())
+
+
+def test_a_guardian_cannot_withdraw_the_young_persons_own_consent(case, people, services,
+                                                                  refused):
+    mona = as_guardian(case, people)
+    own = case.give_consent(CHILD, services=[services.skole], purpose=Sealed(b"x"),
+                            valid_until=case.state.opened_at.date().replace(year=2027),
+                            child_age=16, youth_consent_age=16, at=case.state.opened_at)
+    with refused(case, errors.Forbidden, "forbidden"):
+        case.withdraw_own_consent(mona, consent_id=own, at=case.state.opened_at)
+
+
+def test_a_removed_guardian_can_do_nothing_more(case, people, refused):
+    mona = as_guardian(case, people)
+    case.remove_guardian(people.opener, guardian_id=case.guardian_of("hmac-av-mor").id,
+                         at=case.state.opened_at)
+    with refused(case, errors.Forbidden, "forbidden"):
+        case.add_family_note(mona, text=Sealed(b"notat"), at=case.state.opened_at)
+
+
+def test_the_family_writes_a_note_and_answers_the_satisfaction_question(case, people, refused):
+    mona = as_guardian(case, people)
+    entry_id = case.add_family_note(mona, text=Sealed(b"Takk for praten."), at=case.state.opened_at)
+    case.answer_satisfaction(CHILD, score=5, at=case.state.opened_at)
+    note = next(e for e in case.pending_events if isinstance(e, EntryAdded))
+    answer = next(e for e in case.pending_events if isinstance(e, SatisfactionAnswered))
+    assert (note.entry_id, note.kind, note.user, note.service) == (entry_id, "note", mona.user, None)
+    assert (answer.respondent, answer.score) == ("child", 5)
+    with refused(case, errors.InvalidValue, "invalid-value"):
+        case.answer_satisfaction(mona, score=6, at=case.state.opened_at)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from uuid import UUID
 
 import httpx
 import pytest
@@ -80,6 +81,12 @@ class FamilyMember(Person):
         self.page.get_by_role("button", name="Authorize").click()
         self.page.wait_for_load_state()
 
+    def open_form(self, title: str, *, already_open: bool = False):
+        box = self.page.locator("details", has=self.page.locator("summary", has_text=title))
+        if not already_open:
+            box.locator("summary").click()
+        return box
+
     def fits(self) -> None:
         assert self.page.evaluate(
             "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
@@ -111,6 +118,46 @@ def test_a_guardian_reads_her_childs_log_but_not_what_is_kept_from_her(
         assert "Kari Nordmann" in access and "Foresatt" in access and "leste saken" in access
         assert "skjult" not in access  # nor that something was kept from her
         assert "Mona" not in page.content().split("<main")[1].split("Loggen")[1]  # no name in the log
+
+        # She gives a consent herself: first without a service (refused, in Norwegian,
+        # nothing recorded), then to the school; writes to the log; answers the question.
+        box = mona.open_form("Gi samtykke")
+        box.get_by_label("Hva skal samarbeidet gjelde?").fill("Overgangen til ungdomsskolen")
+        box.get_by_label("Gjelder til og med").fill(f"30.06.{TODAY.year + 1}")
+        mona.press(box.get_by_role("button", name="Gi samtykket"))
+        mona.check(refused=True)
+        mona.console.clear()
+        expect(page.locator(".ds-error-summary")).to_contain_text("Velg minst én tjeneste")
+        box = mona.open_form("Gi samtykke", already_open=True)
+        box.get_by_label("Hauge skole").check()
+        mona.press(box.get_by_role("button", name="Gi samtykket"))
+        mona.check()
+        expect(page.get_by_role("status")).to_contain_text("Samtykket er registrert")
+        expect(page.locator("#samtykker ~ ul")).to_contain_text("Hauge skole")
+        box = mona.open_form("Skriv en melding i loggen")
+        box.get_by_label("Meldingen").fill("Takk for møtet i går, vi kommer gjerne igjen.")
+        mona.press(box.get_by_role("button", name="Skriv i loggen"))
+        expect(page.locator("#logg-tittel + ol")).to_contain_text("Takk for møtet i går")
+        box = mona.open_form("Hvor fornøyd er du med samarbeidet?")
+        box.get_by_label("4", exact=True).check()
+        mona.press(box.get_by_role("button", name="Send svaret"))
+        expect(page.get_by_role("status")).to_contain_text("Takk for svaret")
+        box = mona.open_form("Trekk tilbake et samtykke")
+        box.get_by_label("Samtykke").select_option(index=1)
+        mona.press(box.get_by_role("button", name="Trekk tilbake"))
+        mona.check()
+        expect(page.locator("#samtykker ~ ul")).to_contain_text("trukket tilbake")
+        access = page.locator("table tbody").inner_text()
+        assert access.count("Foresatt") >= 5  # every step of hers, as a guardian
+
+        # The holder sees what she did, and that the consent was given digitally.
+        app = server.app()
+        try:
+            consents = app.get_case(UUID(CASES["sofie"])).state.consents.values()
+            assert [(c.form, c.given_by, c.status) for c in consents] == [
+                ("digital", "guardian", "withdrawn")]
+        finally:
+            app.close()
 
         # Not Jonas's case, and no staff page, API answer or statistic.
         other = page.goto(f"/familie/saker/{CASES['jonas']}")

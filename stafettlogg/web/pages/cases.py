@@ -135,6 +135,10 @@ class Directory:
     def person(self, user: str | None) -> str:
         if not user or user == "system":
             return "Stafettlogg (automatisk)"
+        if user.startswith("foresatt-"):  # a guardian, on the family's pages
+            return "Foresatt"
+        if user == "barnet":  # the young person, on the family's pages
+            return "Ungdommen selv"
         return self.people.get(user, user)
 
     def service(self, service_id: str | None) -> str:

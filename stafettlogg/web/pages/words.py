@@ -49,7 +49,7 @@ LEVEL0_STEPS = {
 }
 
 CONSENTERS = {"guardian": "Foresatte", "child": "Barnet / ungdommen"}
-CONSENT_FORMS = {"oral": "Muntlig", "written": "Skriftlig"}
+CONSENT_FORMS = {"oral": "Muntlig", "written": "Skriftlig", "digital": "Digitalt med ID-porten"}
 CONSENT_STATUS = {"active": "Gyldig", "expired": "Utløpt", "withdrawn": "Trukket tilbake"}
 
 # The role on a line of the access log, as the family's page says it.
@@ -124,7 +124,9 @@ ACCESS_ACTIONS = {
     "close-case": "avsluttet saken",
     "record-guardian": "registrerte en foresatt", "remove-guardian": "fjernet en foresatt",
     "withhold-entry": "holdt en innføring skjult for de foresatte",
-    "family-read-case": "leste saken",
+    "family-read-case": "leste saken", "family-give-consent": "ga samtykke digitalt",
+    "family-withdraw-consent": "trakk et samtykke digitalt",
+    "family-note": "skrev en melding i loggen", "family-satisfaction": "svarte om tilfredshet",
 }
 
 
