@@ -239,11 +239,16 @@ async def oidc_redirect(oidc: OidcClient, sessions: Sessions, next_path: str) ->
     return answer
 
 
-async def oidc_answer(request: Request[Any, Any, Any], oidc: OidcClient, sessions: Sessions,
+async def oidc_answer(request: Request[Any, Any, Any], state: State, client: str,
                       code: str | None, error: str | None
                       ) -> tuple[str, LoginAttempt] | Response[Any]:
-    """The provider's answer: the person's subject and the login attempt, or the page
-    that says why not. An attempt is used once, whatever happens."""
+    """The answer of the provider the app's state keeps as `client` (`oidc`, or
+    `family_oidc`; 404 without one): the person's subject and the login attempt, or the
+    page that says why not. An attempt is used once, whatever happens."""
+    oidc: OidcClient | None = state.get(client)
+    if oidc is None:
+        raise HTTPException(status_code=404)
+    sessions: Sessions = state["sessions"]
     attempt_id = request.cookies.get(LOGIN_COOKIE)
     attempt = await sessions.login(attempt_id)
     given_state = request.query_params.get("state")
@@ -277,14 +282,11 @@ async def oidc_callback(
     request: Request[Any, Any, Any], state: State, app: Stafettlogg,
     code: str | None = None, error: str | None = None,
 ) -> Response[Any]:
-    oidc: OidcClient | None = state.get("oidc")
-    if oidc is None:
-        raise HTTPException(status_code=404)
-    sessions: Sessions = state["sessions"]
-    answer = await oidc_answer(request, oidc, sessions, code, error)
+    answer = await oidc_answer(request, state, "oidc", code, error)
     if isinstance(answer, Response):
         return answer
     subject, attempt = answer
+    sessions: Sessions = state["sessions"]
     member = await off_loop(app.staff_by_login, subject)
     if member is None or not member.active:
         return _no_access()

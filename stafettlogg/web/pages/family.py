@@ -106,14 +106,11 @@ async def family_oidc_start(state: State) -> Response[Any]:
 async def family_oidc_callback(request: Request[Any, Any, Any], state: State, app: Stafettlogg,
                                code: str | None = None, error: str | None = None
                                ) -> Response[Any]:
-    oidc: OidcClient | None = state.get("family_oidc")
-    if oidc is None:
-        raise HTTPException(status_code=404)
-    sessions: Sessions = state["sessions"]
-    answer = await oidc_answer(request, oidc, sessions, code, error)
+    answer = await oidc_answer(request, state, "family_oidc", code, error)
     if isinstance(answer, Response):
         return answer
     pid, _ = answer
+    sessions: Sessions = state["sessions"]
     person = app.family_person(pid.strip())
     if not await off_loop(app.family_cases, person):
         return _page("familie-ingen.html", status=403)
