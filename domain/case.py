@@ -96,6 +96,12 @@ QUIET_DAYS = 60
 SYSTEM = Actor(user="system")
 
 
+def may_ask_to_withhold(child_age: int | None) -> bool:
+    """From 12 a child can ask that something is kept from the guardians; an unknown
+    age cannot."""
+    return child_age is not None and child_age >= WITHHOLD_FROM_AGE
+
+
 # --- state ------------------------------------------------------------------------
 
 
@@ -430,7 +436,7 @@ class Case(Aggregate):
         self._require_participant(actor)
         if entry_id not in self.state.entries:
             raise errors.NotFound("Innførselen finnes ikke i saken.")
-        if child_age is None or child_age < WITHHOLD_FROM_AGE:
+        if not may_ask_to_withhold(child_age):
             raise errors.ChildTooYoung(WITHHOLD_FROM_AGE)
         if entry_id in self.state.withheld:
             return  # already kept from them: nothing new to record

@@ -180,3 +180,16 @@ def with_check_digits(first_nine: str) -> str | None:
     if k2 is None:
         return None
     return f"{first_nine}{k1}{k2}"
+
+
+def checked_national_id(raw: str | None, field: str) -> str | None:
+    """A typed number, checked and normalised (None when left empty); a refusal that
+    names the field otherwise."""
+    from domain.errors import InvalidValue
+
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return normalise_national_id(raw)
+    except InvalidNationalId as exc:
+        raise InvalidValue(field, str(exc)) from None

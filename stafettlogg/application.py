@@ -25,7 +25,7 @@ from domain.access_log import AccessLog, access_log_id
 from domain.aggregate import Aggregate
 from domain.case import Case
 from domain.child import Child
-from domain.national_id import InvalidNationalId, normalise_national_id
+from domain.national_id import checked_national_id
 from domain.services import DIRECTORY_ID, ServiceDirectory, ServiceInfo
 from domain.staff import StaffDirectory
 from domain.values import Actor, age_band, age_on
@@ -450,12 +450,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Applicati
             raise errors.InvalidValue("concern", "Bekymringen må beskrives.")
         if birth_date is not None and birth_date > now.date():
             raise errors.InvalidValue("child.birth_date", "Fødselsdatoen kan ikke være fram i tid.")
-        number: str | None = None
-        if national_id:
-            try:
-                number = normalise_national_id(national_id)
-            except InvalidNationalId as exc:
-                raise errors.InvalidValue("child.national_id", str(exc)) from None
+        number = checked_national_id(national_id, "child.national_id")
         if actor.service is None:
             raise errors.NotParticipant("Du må handle for en tjeneste for å opprette en sak.")
         service = self._service(actor.service, "service")

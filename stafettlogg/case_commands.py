@@ -16,7 +16,7 @@ from uuid import UUID
 
 from domain import errors
 from domain.case import Case
-from domain.national_id import InvalidNationalId, normalise_national_id
+from domain.national_id import checked_national_id
 from domain.values import Actor, age_on
 from stafettlogg.protocol import CommandOptions, Outcome
 
@@ -107,12 +107,7 @@ class CaseCommands:
     ) -> Outcome:
         """The holder records a guardian: the name and fødselsnummer sealed with the
         child's key, the number also as a blind index (to be found at sign-in)."""
-        number = None
-        if national_id is not None and national_id.strip():
-            try:
-                number = normalise_national_id(national_id)
-            except InvalidNationalId as exc:
-                raise errors.InvalidValue("national_id", str(exc)) from None
+        number = checked_national_id(national_id, "national_id")
 
         def command(c: Case, now: datetime) -> UUID:
             return c.record_guardian(

@@ -52,8 +52,6 @@ from stafettlogg.views import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from stafettlogg.keys import Sealer
     from stafettlogg.read_models import ReadModels
     from stafettlogg.unit_of_work import UnitOfWork

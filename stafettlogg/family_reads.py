@@ -94,12 +94,12 @@ class FamilyReads:
         )
 
     def _family_role(self, person: FamilyPerson, case: Case) -> tuple[str | None, Actor]:
-        today = self.clock().date()
         guardian = case.guardian_of(person.guardian_login)
+        is_the_child = person.child_id is not None and case.state.child_id == person.child_id
         role = family_role(
-            is_guardian=guardian is not None,
-            is_the_child=person.child_id is not None and case.state.child_id == person.child_id,
-            child_age=self._child_age(case, today),
+            is_guardian=guardian is not None, is_the_child=is_the_child,
+            # (read from the sealed birth date only when it can matter)
+            child_age=self._child_age(case, self.clock().date()) if is_the_child else None,
             youth_consent_age=self.settings.youth_consent_age_for(case.state.municipality),
         )
         user = f"foresatt-{guardian.id}" if role == "guardian" and guardian else "barnet"

@@ -32,7 +32,6 @@ from stafettlogg.web.report import (
     HIDDEN_NOTE,
     IndicatorGrid,
     Place,
-    number_text,
     period_name,
     places_of,
     report_of,
@@ -97,10 +96,6 @@ def to_csv(table: IndicatorTable, *, excel: bool = False, norwegian: bool = Fals
     return ("\ufeff" if excel else "") + out.getvalue()
 
 
-def _places(table: IndicatorTable, name: Callable[[str], str]) -> list[Place]:
-    return places_of(table.municipalities, name)
-
-
 def _released(table: IndicatorTable) -> datetime | None:
     try:
         return datetime.fromisoformat(table.released_at)
@@ -152,7 +147,7 @@ class _Book:
 def to_xlsx(table: IndicatorTable, name: Callable[[str], str]) -> bytes:
     """The table as an Excel report (see the module docstring); `name` names a
     municipality by its number."""
-    places = _places(table, name)
+    places = places_of(table.municipalities, name)
     reports = [
         report_of(period=table.period, place=p, cells=table.cells, policy=table.policy,
                   released_at=table.released_at)
@@ -243,4 +238,4 @@ def _long_table(sheet: Any, f: _Book, table: IndicatorTable, name: Callable[[str
         sheet.set_column(col, col, width)
 
 
-__all__ = ["COLUMNS", "XLSX", "number_text", "to_csv", "to_xlsx"]
+__all__ = ["COLUMNS", "XLSX", "to_csv", "to_xlsx"]

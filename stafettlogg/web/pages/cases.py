@@ -23,7 +23,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from domain import errors
-from domain.values import WITHHOLD_FROM_AGE, Actor, age_on
+from domain.case import may_ask_to_withhold
+from domain.values import Actor, age_on
 from stafettlogg.application import Stafettlogg
 from stafettlogg.idempotency import Idempotency
 from stafettlogg.protocol import CommandOptions, IdempotencyKeyReused, Outcome, VersionMismatch
@@ -268,8 +269,7 @@ def _old_enough_to_withhold(child: Any, today: date) -> bool:
     (the form is shown only then; the domain decides)."""
     if child is None or not child.birth_date or not child.birth_date[:4].isdigit():
         return False
-    age = age_on(date.fromisoformat(child.birth_date), today)
-    return age is not None and age >= WITHHOLD_FROM_AGE
+    return may_ask_to_withhold(age_on(date.fromisoformat(child.birth_date), today))
 
 
 def _case_page_data(app: Stafettlogg, actor: Actor, case_id: UUID) -> tuple[Any, Directory,

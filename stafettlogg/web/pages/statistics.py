@@ -85,7 +85,7 @@ class Dashboard:
 
     @property
     def file_name(self) -> str:
-        where = "alle" if self.place.key == ALL else self.place.key
+        where = ALL_PLACES if self.place.key == ALL else self.place.key
         return f"indikatorer-{self.period}-{where}"
 
 
