@@ -84,6 +84,12 @@ def family_sees_step(role: str, kind: str) -> bool:
     return role == "child" or kind not in KEPT_FROM_GUARDIANS
 
 
+def family_sees_access(role: str, action: str, *, writes_withheld_entry: bool) -> bool:
+    """A line of the access log: for a guardian, neither what is kept from them nor the
+    writing of an entry kept from them (its line alone would tell that there is one)."""
+    return family_sees_step(role, action) and (role == "child" or not writes_withheld_entry)
+
+
 def may_see_case(case: CaseLike, actor: Actor, on: date) -> bool:
     """Visible to the services taking part and to coordinators of the municipality."""
     if not may_do_case_work(actor) or case.municipality not in actor.municipalities:

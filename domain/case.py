@@ -61,6 +61,7 @@ from domain.events import (
     ResponsibilityGroupDissolved,
     ResponsibilityGroupEstablished,
     SatisfactionAnswered,
+    ServiceBroughtInByLaw,
     ServiceJoined,
     ServiceLeft,
 )
@@ -76,6 +77,7 @@ from domain.values import (
     WITHHOLD_FROM_AGE,
     LEVELS,
     RESPONDENTS,
+    STATUTORY_BASES,
     Actor,
     AgeBand,
     ParticipantRole,
@@ -149,6 +151,13 @@ class Action(msgspec.Struct):
     status: str = "open"  # open, completed, stopped
 
 
+class StatutoryAccess(msgspec.Struct):
+    """A service brought in without consent: on which statutory basis, since when."""
+
+    basis: str
+    since: datetime
+
+
 class Guardian(msgspec.Struct):
     id: UUID
     relation: str
@@ -182,6 +191,9 @@ class CaseState(msgspec.Struct):
     # The guardians recorded and not removed, and the entries kept from them.
     guardians: dict[UUID, Guardian] = {}
     withheld: list[UUID] = []
+    # Services brought in without consent, on a statutory basis: service -> basis. Their
+    # access lasts while they take part; a withdrawn or lapsed consent does not end it.
+    by_law: dict[str, StatutoryAccess] = {}
 
 
 class CaseSnapshot(Snapshot, frozen=True, kw_only=True):
@@ -264,10 +276,13 @@ class Case(Aggregate):
         return service_id in self.state.participants and self.has_access(service_id, on)
 
     def has_access(self, service_id: str | None, on: date) -> bool:
-        """May this service see the case? Opening service, holder, or covered by consent."""
+        """May this service see the case? Opening service, holder, brought in on a
+        statutory basis, or covered by consent."""
         if service_id is None:
             return False
         if service_id in (self.state.opened_by_service, self.state.holder_service):
+            return True
+        if service_id in self.state.by_law:
             return True
         return any(c.is_active(on) and service_id in c.services for c in self.state.consents.values())
 
@@ -582,14 +597,17 @@ class Case(Aggregate):
             raise errors.InvalidValue("score", "Tilfredshet er et tall fra 1 til 5.")
         self._record(SatisfactionAnswered, actor, at, respondent=respondent, score=score)
 
-    def expire_consents(self, at: datetime) -> list[UUID]:
-        """Record the consents whose last day has passed, and end the access they gave."""
+    def lapsed_consents(self, at: datetime) -> list[Consent]:
+        """The active consents of an open case whose last day has passed at `at`: a
+        consent holds to the end of its last day."""
         if not self.is_open:
             return []
-        expired = [
-            c for c in self.state.consents.values()
-            if c.status == "active" and c.valid_until < at.date()
-        ]
+        return [c for c in self.state.consents.values()
+                if c.status == "active" and c.valid_until < at.date()]
+
+    def expire_consents(self, at: datetime) -> list[UUID]:
+        """Record the consents whose last day has passed, and end the access they gave."""
+        expired = self.lapsed_consents(at)
         for consent in expired:
             self._record(
                 ConsentExpired, SYSTEM, at, consent_id=consent.id, valid_until=consent.valid_until
@@ -647,6 +665,25 @@ class Case(Aggregate):
             role=role,
             contact_user=contact_user,
         )
+
+    def bring_in_by_law(
+        self, actor: Actor, *, service: ServiceInfo, basis: str, reason: Sealed, at: datetime
+    ) -> None:
+        """Bring a service in without consent: only as an explicit act of the holder or a
+        coordinator, naming the statutory basis and a reason, and only where no consent
+        or part in the case lets the service in already. The service then takes part
+        as long as it does not leave, whatever becomes of the consents."""
+        self._require_open()
+        self._require_holder_or_coordinator(actor)
+        if basis not in STATUTORY_BASES:
+            raise errors.InvalidValue(
+                "basis", "Lovhjemmelen må være en av: " + ", ".join(STATUTORY_BASES) + ".")
+        self._require_serves_municipality(service)
+        if service.id in self.state.participants or self.has_access(service.id, at.date()):
+            raise errors.AccessWithoutLaw()
+        self._record(ServiceBroughtInByLaw, actor, at, brought_in_service=service.id,
+                     sector=service.sector, basis=basis, reason=reason)
+        self._join_if_absent(actor, service, "participant", at)
 
     def remove_participant(self, actor: Actor, *, service_id: str, at: datetime) -> None:
         """A service leaves (itself, or by the holder); the holder's service stays."""
@@ -999,8 +1036,12 @@ class Case(Aggregate):
             since=e.timestamp,
         )
 
+    def _on_ServiceBroughtInByLaw(self, e: ServiceBroughtInByLaw) -> None:
+        self.state.by_law[e.brought_in_service] = StatutoryAccess(e.basis, e.timestamp)
+
     def _on_ServiceLeft(self, e: ServiceLeft) -> None:
         self.state.participants.pop(e.left_service, None)
+        self.state.by_law.pop(e.left_service, None)
         group = self.state.responsibility_group
         if group is not None and e.left_service in group:
             self.state.responsibility_group = tuple(s for s in group if s != e.left_service)

@@ -188,3 +188,12 @@ class ChildTooYoung(DomainError):
         super().__init__(
             f"Barnet må være minst {age} år for å be om at noe holdes skjult for de foresatte "
             "(og fødselsdatoen må være registrert).")
+
+
+class AccessWithoutLaw(DomainError):
+    """A service that the family's consent (or its own part in the case) already lets in
+    needs no statutory basis: sharing without consent is never a default."""
+
+    code = "access-without-law"
+    default_message = ("Tjenesten har allerede tilgang til saken gjennom samtykke eller sin "
+                       "rolle i saken; det trengs ingen lovhjemmel.")

@@ -26,6 +26,7 @@ from domain.values import (
     ParticipantRole,
     Respondent,
     Sealed,
+    StatutoryBasis,
     Sector,
 )
 
@@ -93,6 +94,16 @@ class ServiceJoined(CaseEvent, frozen=True, kw_only=True):
     sector: Sector
     role: ParticipantRole
     contact_user: str | None = None
+
+
+class ServiceBroughtInByLaw(CaseEvent, frozen=True, kw_only=True):
+    """A service is brought into the case without consent, on a statutory basis named
+    by the holder or a coordinator, with a reason. It is followed by `ServiceJoined`."""
+
+    brought_in_service: str
+    sector: Sector
+    basis: StatutoryBasis
+    reason: Sealed
 
 
 class ServiceLeft(CaseEvent, frozen=True, kw_only=True):

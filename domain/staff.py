@@ -37,12 +37,13 @@ STAFF_DIRECTORY_ID = uuid5(UUID("6f1b7a52-3a43-4a8e-9f0e-2b5a6c1d9e10"), "staff-
 # The same shape as a token's `sub`: letters, digits, dot, dash, underscore, @.
 STAFF_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,99}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-# Roles that act inside cases and therefore act for a service.
-ROLES_WITH_SERVICE = frozenset({"worker", "coordinator"})
+# Roles that act for a service: inside cases, or as its unit leader (enhetsleder:
+# the training register and the implementation reports of the own service).
+ROLES_WITH_SERVICE = frozenset({"worker", "coordinator", "leader"})
 # Roles that must name the municipalities they act for (an admin manages services only).
-ROLES_WITH_MUNICIPALITIES = frozenset({"worker", "coordinator", "evaluator"})
+ROLES_WITH_MUNICIPALITIES = frozenset({"worker", "coordinator", "leader", "evaluator"})
 ROLE_NAMES = {
-    "worker": "ansatt", "coordinator": "koordinator",
+    "worker": "ansatt", "coordinator": "koordinator", "leader": "enhetsleder",
     "evaluator": "evaluator", "admin": "administrator",
 }
 

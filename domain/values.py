@@ -42,6 +42,11 @@ ConsentForm = Literal["oral", "written", "digital"]
 CONSENT_FORMS: tuple[str, ...] = get_args(ConsentForm)
 STAFF_CONSENT_FORMS: tuple[str, ...] = ("oral", "written")  # what a worker records
 
+# The statutory bases on which a service may be brought into a case without consent
+# (bti-domain: sharing without consent is an explicit, reasoned act on such a basis).
+StatutoryBasis = Literal["opplysningsplikt-barnevern", "avvergeplikt", "annen-lovhjemmel"]
+STATUTORY_BASES: tuple[str, ...] = get_args(StatutoryBasis)
+
 EvaluationOutcome = Literal["continue", "completed", "stopped", "adjusted"]
 EVALUATION_OUTCOMES: tuple[str, ...] = get_args(EvaluationOutcome)
 
@@ -54,7 +59,7 @@ GUARDIAN_RELATIONS: tuple[str, ...] = get_args(GuardianRelation)
 WITHHOLD_FROM_AGE = 12
 RESPONDENTS: tuple[str, ...] = get_args(Respondent)
 
-Role = Literal["worker", "coordinator", "evaluator", "admin"]
+Role = Literal["worker", "coordinator", "leader", "evaluator", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 # Why a service is part of a case. "owner" is the service that opened it.

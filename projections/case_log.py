@@ -39,6 +39,7 @@ _KINDS: dict[type[ev.CaseEvent], tuple[str, str | None]] = {
     ev.ConsentExpired: ("consent-expired", None),
     ev.ServiceJoined: ("service-joined", None),
     ev.ServiceLeft: ("service-left", None),
+    ev.ServiceBroughtInByLaw: ("service-brought-in-by-law", "reason"),
     ev.HandoverRequested: ("handover-requested", "note"),
     ev.HandoverAccepted: ("handover-accepted", None),
     ev.HandoverDeclined: ("handover-declined", "reason"),

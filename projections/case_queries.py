@@ -94,14 +94,18 @@ def case_candidates(
         f" WHERE case_id IN ({_marks(ids)})",
         ids,
     )
-    return facts_from_rows(rows, participants, consents)
+    by_law = views.read(
+        f"SELECT case_id, service FROM cv_by_law WHERE case_id IN ({_marks(ids)})", ids  # noqa: S608
+    )
+    return facts_from_rows(rows, participants, consents, by_law)
 
 
 def facts_from_rows(
     rows: list[tuple[Any, ...]], participants: list[tuple[str, str]],
-    consents: list[tuple[str, str, str, str, str]],
+    consents: list[tuple[str, str, str, str, str]], by_law: list[tuple[str, str]] = (),
 ) -> list[CaseFacts]:
-    """Build `CaseFacts` from rows of cv_cases, cv_participants and cv_consents."""
+    """Build `CaseFacts` from rows of cv_cases, cv_participants, cv_consents and
+    cv_by_law."""
     by_id: dict[str, CaseFacts] = {}
     ordered: list[CaseFacts] = []
     for r in rows:
@@ -118,6 +122,9 @@ def facts_from_rows(
     for case_id, service in participants:
         if case_id in by_id:
             by_id[case_id].participants.add(service)
+    for case_id, service in by_law:
+        if case_id in by_id:
+            by_id[case_id].by_law.add(service)
     for consent_id, case_id, services, until, status in consents:
         if case_id in by_id:
             by_id[case_id].consents[consent_id] = (

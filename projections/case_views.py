@@ -49,6 +49,8 @@ class CaseFacts(msgspec.Struct, kw_only=True):
     participants: set[str] = msgspec.field(default_factory=set)
     # consent id -> (services, valid_until, status)
     consents: dict[str, tuple[set[str], date, str]] = msgspec.field(default_factory=dict)
+    # Services brought in without consent, on a statutory basis.
+    by_law: set[str] = msgspec.field(default_factory=set)
 
     # The questions domain/access.py asks of a case --------------------------------
 
@@ -61,7 +63,7 @@ class CaseFacts(msgspec.Struct, kw_only=True):
     def has_access(self, service_id: str | None, on: date) -> bool:
         if service_id is None:
             return False
-        if service_id in (self.opened_by_service, self.holder_service):
+        if service_id in (self.opened_by_service, self.holder_service) or service_id in self.by_law:
             return True
         return any(
             service_id in services
@@ -79,7 +81,8 @@ class CaseViewsProjection:
         cls.__name__
         for cls in (
             ev.CaseOpened, ev.LevelChanged, ev.ConsentGiven, ev.ConsentWithdrawn,
-            ev.ConsentExpired, ev.ServiceJoined, ev.ServiceLeft, ev.HandoverRequested,
+            ev.ConsentExpired, ev.ServiceJoined, ev.ServiceLeft, ev.ServiceBroughtInByLaw,
+            ev.HandoverRequested,
             ev.HandoverAccepted, ev.HandoverDeclined, ev.HandoverCancelled,
             ev.CoordinatorAppointed, ev.CoordinatorReleased, ev.ResponsibilityGroupEstablished,
             ev.ResponsibilityGroupDissolved, ev.IndividualPlanStarted, ev.IndividualPlanEnded,
@@ -91,7 +94,7 @@ class CaseViewsProjection:
     )
     TABLES = (
         "cv_cases", "cv_participants", "cv_consents", "cv_actions", "cv_access_logs", "cv_access",
-        "cv_guardians",
+        "cv_guardians", "cv_by_law",
     )
 
     def create(self, db: sqlite3.Connection) -> None:
@@ -114,6 +117,10 @@ class CaseViewsProjection:
             " service TEXT NOT NULL, PRIMARY KEY (case_id, service))"
         )
         db.execute("CREATE INDEX IF NOT EXISTS cv_participants_service ON cv_participants (service)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS cv_by_law (case_id TEXT NOT NULL,"
+            " service TEXT NOT NULL, PRIMARY KEY (case_id, service))"
+        )
         db.execute(
             "CREATE TABLE IF NOT EXISTS cv_consents (consent_id TEXT PRIMARY KEY,"
             " case_id TEXT NOT NULL, services TEXT NOT NULL, valid_until TEXT NOT NULL,"
@@ -201,10 +208,20 @@ class CaseViewsProjection:
             (case_id, e.joined_service),
         )
 
-    def _on_ServiceLeft(self, db: sqlite3.Connection, e: ev.ServiceLeft, case_id: str, _: int) -> None:
+    def _on_ServiceBroughtInByLaw(
+        self, db: sqlite3.Connection, e: ev.ServiceBroughtInByLaw, case_id: str, _: int
+    ) -> None:
         db.execute(
-            "DELETE FROM cv_participants WHERE case_id = ? AND service = ?", (case_id, e.left_service)
+            "INSERT INTO cv_by_law (case_id, service) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (case_id, e.brought_in_service),
         )
+
+    def _on_ServiceLeft(self, db: sqlite3.Connection, e: ev.ServiceLeft, case_id: str, _: int) -> None:
+        for table in ("cv_participants", "cv_by_law"):
+            db.execute(
+                f"DELETE FROM {table} WHERE case_id = ? AND service = ?",  # noqa: S608
+                (case_id, e.left_service),
+            )
 
     def _on_HandoverRequested(self, db: sqlite3.Connection, e: ev.HandoverRequested, case_id: str, _: int) -> None:
         self._set(

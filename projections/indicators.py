@@ -70,6 +70,9 @@ INDICATORS: tuple[Indicator, ...] = (
           "Registrerte beslutninger (steget «beslutning») på nivå 0 i perioden."),
     _flow("level0_decisions_within_14_days", "Beslutninger på nivå 0 innen 14 dager",
           "Beslutninger på nivå 0 i perioden tatt innen 14 dager etter at saken kom på nivå 0."),
+    _flow("services_brought_in_by_law", "Tjenester koblet inn uten samtykke (lovhjemmel)",
+          "Tjenester som ble koblet inn i en sak uten samtykke, med lovhjemmel, i perioden; "
+          "sektor er tjenestens, nivå er sakens."),
     _flow("actions_evaluated", "Tiltak evaluert",
           "Tiltak som ble evaluert for første gang i perioden."),
     _flow("actions_evaluated_by_date", "Tiltak evaluert innen fristen",
@@ -108,6 +111,7 @@ FLOW_RULES: dict[str, tuple[str, Callable[[Row], bool]]] = {
     "level0_decisions": ("level0_decision", lambda r: True),
     # Calendar days, as the domain counts the deadline (Case.level0_decision_overdue).
     "level0_decisions_within_14_days": ("level0_decision", lambda r: (r[4] or 0) <= 14),
+    "services_brought_in_by_law": ("statutory_sharing", lambda r: True),
     "actions_evaluated": ("action_evaluated", lambda r: True),
     "actions_evaluated_by_date": ("action_evaluated", lambda r: r[4] == 1.0),
     **{

@@ -117,7 +117,7 @@ class Policy:
     min_answers_for_mean: int = 5
     # The version of the rule. Releases are stored with it; a release made under
     # another version is never served (docs/indicators.md, "Policy versions").
-    version: int = 2
+    version: int = 3
 
     def __post_init__(self) -> None:
         for name in ("threshold", "min_answers_for_mean"):

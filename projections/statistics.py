@@ -63,6 +63,7 @@ class StatisticsProjection:
             ev.IndividualPlanStarted,
             ev.IndividualPlanEnded,
             ev.MeetingHeld,
+            ev.ServiceBroughtInByLaw,
             ev.ActionAgreed,
             ev.ActionEvaluated,
             ev.SatisfactionAnswered,
@@ -252,6 +253,10 @@ class StatisticsProjection:
         recorded = instant(e.timestamp)
         held = f"{e.held_on.isoformat()}T12:00:00.000000"
         self._flow(db, "meeting", e, at=held if held[:7] == recorded[:7] else recorded)
+
+    def _on_ServiceBroughtInByLaw(self, db: sqlite3.Connection, e: ev.ServiceBroughtInByLaw) -> None:
+        # Counted under the sector of the service brought in, at the case's level.
+        self._flow(db, "statutory_sharing", e, sector=e.sector)
 
     def _on_ActionAgreed(self, db: sqlite3.Connection, e: ev.ActionAgreed) -> None:
         db.execute(

@@ -25,6 +25,7 @@ from domain.access_log import AccessLog, access_log_id
 from domain.aggregate import Aggregate
 from domain.case import Case
 from domain.child import Child
+from domain.implementation_plan import ImplementationPlan
 from domain.national_id import checked_national_id
 from domain.services import DIRECTORY_ID, ServiceDirectory, ServiceInfo
 from domain.staff import StaffDirectory
@@ -36,6 +37,12 @@ from stafettlogg.family_reads import FamilyReads
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
 from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, Sealer
 from stafettlogg.mapper import MsgspecMapper
+from stafettlogg.notice_commands import NoticeCommands
+from stafettlogg.notices import NoticeSender
+from stafettlogg.plan_commands import PlanCommands
+from stafettlogg.survey_commands import SurveyCommands
+from stafettlogg.sweep import NightlySweep
+from stafettlogg.training_commands import TrainingCommands
 from stafettlogg.protocol import CommandOptions, IdempotencyKeyReused, Outcome, VersionMismatch
 from stafettlogg.read_models import ReadModels
 from stafettlogg.settings import Settings
@@ -49,7 +56,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Application[UUID]):
+class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCommands,
+                  TrainingCommands, SurveyCommands, PlanCommands,
+                  Application[UUID]):
     """The event-sourced application behind the API and the CLI: its wiring, the
     services, opening a case and the one way a case command is run
     (`_change_case`); the case commands are in `stafettlogg/case_commands.py`, the
@@ -63,6 +72,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Applicati
         Child: Child.project,
         ServiceDirectory: ServiceDirectory.project,
         StaffDirectory: StaffDirectory.project,
+        ImplementationPlan: ImplementationPlan.project,
     }
 
     def __init__(
@@ -75,6 +85,8 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Applicati
         self.settings = settings
         self.clock = clock
         self.new_id = new_id
+        # A closed survey round's results, worked out once (survey_commands.py).
+        self.survey_results_cache: dict[UUID, Any] = {}
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.keys = KeyFile.load_or_create(settings.key_file)
         self.blind_index = BlindIndex(self.keys.index_key)
@@ -86,6 +98,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Applicati
             Case: settings.snapshot_interval,
             ServiceDirectory: settings.snapshot_interval,
             StaffDirectory: settings.snapshot_interval,
+            ImplementationPlan: settings.snapshot_interval,
         }
         try:
             super().__init__(env=self._persistence_env())
@@ -102,6 +115,10 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Applicati
             # from them.
             self.read_models = ReadModels(self, self.view_database())
             self.statistics = StatisticsService(self, self.read_models)
+            # The notices' sender (stafettlogg/notices.py), running only with an SMTP host.
+            self.notices = NoticeSender(self)
+            # The nightly sweep (stafettlogg/sweep.py): consent expiries and reminders.
+            self.sweep = NightlySweep(self)
         except BaseException:
             # A database that does not answer (or a wrong key file): close what was opened.
             if hasattr(self, "read_models"):
@@ -149,12 +166,18 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, Applicati
         *,
         release_in_process: Callable[[Settings, int], None] | None = None,
     ) -> None:
-        """Keep the views current and release ended months while the service runs
-        (releases in a thread, or in `release_in_process`)."""
+        """Keep the views current, release ended months (in a thread, or in
+        `release_in_process`), run the nightly sweep and send the notices while the
+        service runs."""
         self.read_models.start_following(on_error=on_error)
         self.statistics.start_releasing(on_error, in_process=release_in_process)
+        self.sweep.start(on_error)
+        if self.settings.smtp.enabled:
+            self.notices.start(on_error)
 
     def stop_background(self) -> None:
+        self.notices.stop()
+        self.sweep.stop()
         self.read_models.stop_following()
         self.statistics.stop_releasing()
 

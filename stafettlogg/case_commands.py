@@ -199,6 +199,20 @@ class CaseCommands:
             **options,
         )
 
+    def bring_in_by_law(
+        self, actor: Actor, case_id: UUID, *, service: str, basis: str, reason: str,
+        **options: Unpack[CommandOptions],
+    ) -> Outcome:
+        """Bring a service in without consent, on a statutory basis, with a reason."""
+        info = self._service(service, "service")
+        return self._change_case(
+            actor, case_id, "bring-in-by-law",
+            lambda c, now: c.bring_in_by_law(
+                actor, service=info, basis=basis, reason=self._seal(c, reason, "reason"), at=now
+            ),
+            **options,
+        )
+
     def request_handover(
         self, actor: Actor, case_id: UUID, *, to_user: str, to_service: str,
         note: str | None = None, **options: Unpack[CommandOptions],

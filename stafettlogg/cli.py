@@ -353,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--role",
         required=True,
         action="append",
-        choices=("worker", "coordinator", "evaluator", "admin"),
+        choices=("worker", "coordinator", "leader", "evaluator", "admin"),
         help="role; repeat for several",
     )
     token.add_argument("--service", help="the user's service id (workers and coordinators)")

@@ -22,12 +22,12 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
 from domain import errors
-from domain.access import family_role, family_sees_entry, family_sees_step
+from domain.access import family_role, family_sees_access, family_sees_entry, family_sees_step
 from domain.case import Case
 from domain.child import Child
 from domain.values import Actor
 from projections.case_queries import AccessLine, access_lines, cases_of_guardian
-from stafettlogg.views import ConsentView, LogEntryView, case_view
+from stafettlogg.views import ConsentView, LogEntryView, StatutoryAccessView, case_view
 
 __all__ = ["FamilyCase", "FamilyCaseSummary", "FamilyPerson", "FamilyReads"]
 
@@ -64,6 +64,8 @@ class FamilyCase(msgspec.Struct, frozen=True):
     consents: list[ConsentView]
     log: list[LogEntryView]
     access: list[AccessLine]
+    # Services brought in without consent, on a statutory basis.
+    statutory_access: list[StatutoryAccessView] = []
 
 
 class FamilyReads:
@@ -142,18 +144,22 @@ class FamilyReads:
         now = self.clock()
         self._log_read(actor, case_id, "family-read-case", now)
         view = case_view(case, now.date())
-        log = [e for e in self.case_log(case_id)
+        whole = self.case_log(case_id)
+        log = [e for e in whole
                if family_sees_entry(role, e.withheld) and family_sees_step(role, e.kind)]
+        # An entry and its access-log line are saved together, at one moment, by one user.
+        withheld = {(e.at, e.user) for e in whole if e.withheld}
         self.read_models.catch_up()
         access = [a for a in access_lines(self.read_models.views, case_id)
-                  if family_sees_step(role, a.action)]
+                  if family_sees_access(role, a.action, writes_withheld_entry=(
+                      a.action == "add-entry" and (a.at, a.user) in withheld))]
         return FamilyCase(
             id=case.id, role=role, child_name=self.child_details(case.id).name,
             status=case.state.status, level=case.state.level,
             municipality=case.state.municipality, opened_at=case.state.opened_at,
             closed_at=case.state.closed_at, holder_service=case.state.holder_service,
             services=[p.service for p in view.participants], consents=view.consents,
-            log=log, access=access,
+            log=log, access=access, statutory_access=view.statutory_access,
         )
 
     # The family's own steps --------------------------------------------------------

@@ -131,6 +131,11 @@ class BlindIndex:
         with ID-porten (its `pid`), and linkable to nothing else."""
         return self._digest(b"guardian", number).hex()
 
+    def of_survey_code(self, code: str) -> str:
+        """A survey's one-time code as the round keeps it (the code itself is never
+        stored)."""
+        return self._digest(b"survey-code", code).hex()
+
     def of_login(self, subject: str) -> str:
         """A staff member's login subject (with ID-porten the fødselsnummer), as kept."""
         return self._digest(b"staff-login", subject).hex()

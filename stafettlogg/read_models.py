@@ -11,15 +11,24 @@ statistics released from them are `stafettlogg/statistics.py`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from domain.aggregate import DomainEvent
 from projections.case_views import CaseViewsProjection
+from projections.implementation_plan import ImplementationPlanProjection
+from projections.outbox import OutboxProjection
 from projections.runner import Follower, Projection, ViewStore
 from projections.statistics import StatisticsProjection
+from projections.survey import SurveyProjection
+from projections.training import TrainingProjection
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class NotificationSource:
@@ -44,7 +53,15 @@ class ReadModels:
     def __init__(self, app: Application[Any], view_database: Any) -> None:
         self.views = ViewStore(view_database)
         self.source = NotificationSource(app)
-        self.projections: list[Projection] = [CaseViewsProjection(), StatisticsProjection()]
+        self.projections: list[Projection] = [
+            CaseViewsProjection(), StatisticsProjection(), TrainingProjection(),
+            SurveyProjection(), ImplementationPlanProjection()]
+        # The notices' outbox (projections/outbox.py): rows only when notices are sent.
+        settings = getattr(app, "settings", None)
+        smtp = getattr(settings, "smtp", None)
+        self.projections.append(OutboxProjection(
+            enabled=bool(smtp and smtp.enabled), clock=getattr(app, "clock", _utc_now),
+            family_delay=timedelta(minutes=smtp.family_delay_minutes if smtp else 0)))
         self._follower: Follower | None = None
 
     def close(self) -> None:

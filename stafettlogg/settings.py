@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,6 +24,19 @@ from domain.consent import DEFAULT_YOUTH_CONSENT_AGE, YOUTH_CONSENT_AGE_RANGE
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: time) -> time:
+    """A time of day written HH:MM (24 hours)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    hours, colon, minutes = raw.partition(":")
+    if (colon and len(hours) == 2 and len(minutes) == 2 and hours.isdigit()
+            and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        return time(int(hours), int(minutes))
+    msg = f"{name} må være et klokkeslett skrevet TT:MM, for eksempel 02:00 (var {raw!r})"
+    raise SettingsError(msg)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -171,6 +185,68 @@ def _municipality_names(raw: str) -> dict[str, str]:
     return names
 
 
+SMTP_SECURITY = ("none", "starttls", "tls")
+SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where notices are sent (`STAFETTLOGG_SMTP_*`); no host: no notices are sent."""
+
+    host: str = ""
+    port: int = 587
+    # none: plain SMTP; starttls: SMTP upgraded with STARTTLS; tls: SMTP over TLS.
+    security: str = "starttls"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    # The sender address, e.g. "Stafettlogg <stafettlogg@kommune.no>".
+    sender: str = ""
+    # The hour (Europe/Oslo) the daily digest is sent.
+    digest_hour: int = 7
+    # How long a guardian's "something new" waits, so that an entry the child asks
+    # to keep from the guardians can be marked first (projections/outbox.py).
+    family_delay_minutes: int = 30
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
+        host = (env.get("STAFETTLOGG_SMTP_HOST") or "").strip()
+        security = (env.get("STAFETTLOGG_SMTP_SECURITY") or "starttls").strip().lower()
+        if security not in SMTP_SECURITY:
+            msg = "STAFETTLOGG_SMTP_SECURITY må være none, starttls eller tls"
+            raise SettingsError(msg)
+        sender = (env.get("STAFETTLOGG_SMTP_FROM") or "").strip()
+        if host and not sender:
+            msg = "STAFETTLOGG_SMTP_FROM må settes når STAFETTLOGG_SMTP_HOST er satt"
+            raise SettingsError(msg)
+        address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+        if sender and not re.match(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", address):
+            msg = ("STAFETTLOGG_SMTP_FROM må være en e-postadresse, for eksempel"
+                   " stafettlogg@kommune.no eller «Stafettlogg <stafettlogg@kommune.no>»")
+            raise SettingsError(msg)
+        user = env.get("STAFETTLOGG_SMTP_USER") or ""
+        password = env.get("STAFETTLOGG_SMTP_PASSWORD") or ""
+        if password and not user:
+            msg = "STAFETTLOGG_SMTP_USER må settes når STAFETTLOGG_SMTP_PASSWORD er satt"
+            raise SettingsError(msg)
+        return cls(
+            host=host,
+            port=_int(env, "STAFETTLOGG_SMTP_PORT", SMTP_DEFAULT_PORTS[security], 1, 65535),
+            security=security, user=user, password=password, sender=sender,
+            digest_hour=_int(env, "STAFETTLOGG_NOTICE_DIGEST_HOUR", 7, 0, 23),
+            family_delay_minutes=_int(
+                env, "STAFETTLOGG_FAMILY_NOTICE_DELAY_MINUTES", 30, 0, 24 * 60),
+        )
+
+    @property
+    def sender_address(self) -> str:
+        """The bare address of STAFETTLOGG_SMTP_FROM (for the envelope and Message-ID)."""
+        return self.sender.rsplit("<", 1)[-1].rstrip(">").strip()
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
@@ -191,6 +267,9 @@ class Settings:
     rate_limit_per_minute: int = 1200
     views_path: str = ""
     disclosure_threshold: int = 5
+    # The staff survey's results and the activity shares: nothing for a group with
+    # fewer members (answers, staff); never below 3 (docs/implementation.md).
+    survey_min_answers: int = 5
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
     # Sign-in to the pages (OpenID Connect; docs/pages.md, "Sign-in"). Without an
     # issuer there is no OIDC sign-in (only the demo's, with `serve --demo`).
@@ -210,6 +289,10 @@ class Settings:
     family_oidc_acr_values: str = "idporten-loa-substantial"
     public_url: str = ""
     session_idle_minutes: int = 30
+    # Notices by e-mail (docs/notices.md); without a host none are sent.
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    # When the nightly sweep runs (Europe/Oslo; stafettlogg/sweep.py).
+    sweep_at: time = time(2, 0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -248,6 +331,7 @@ class Settings:
             views_path=env.get("STAFETTLOGG_VIEWS_PATH") or str(data_dir / "views.sqlite3"),
             # Counts below the threshold are hidden; never below 3 (brief, section 4).
             disclosure_threshold=_int(env, "STAFETTLOGG_DISCLOSURE_THRESHOLD", 5, 3, 1000),
+            survey_min_answers=_int(env, "STAFETTLOGG_SURVEY_MIN_ANSWERS", 5, 3, 1000),
             postgres=PostgresSettings.from_env(env),
             oidc_issuer=(env.get("STAFETTLOGG_OIDC_ISSUER") or "").rstrip("/"),
             oidc_client_id=env.get("STAFETTLOGG_OIDC_CLIENT_ID") or "",
@@ -263,6 +347,8 @@ class Settings:
                 "STAFETTLOGG_FAMILY_OIDC_ACR_VALUES", "idporten-loa-substantial"),
             public_url=(env.get("STAFETTLOGG_PUBLIC_URL") or "").rstrip("/"),
             session_idle_minutes=_int(env, "STAFETTLOGG_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
+            smtp=SmtpSettings.from_env(env),
+            sweep_at=_clock_time(env, "STAFETTLOGG_SWEEP_AT", time(2, 0)),
         )
         settings.check()
         return settings
@@ -295,6 +381,10 @@ class Settings:
                 if not value:
                     msg = f"{name} må settes når {prefix}_ISSUER er satt"
                     raise SettingsError(msg)
+        if self.smtp.enabled and not self.public_url:
+            msg = ("STAFETTLOGG_PUBLIC_URL må settes når STAFETTLOGG_SMTP_HOST er satt"
+                   " (varslene lenker til tjenesten)")
+            raise SettingsError(msg)
         if self.oidc_issuer and "openid" not in self.oidc_scopes.split():
             msg = "STAFETTLOGG_OIDC_SCOPES må inneholde openid"
             raise SettingsError(msg)

@@ -84,6 +84,14 @@ class ActionView(msgspec.Struct, frozen=True):
     status: str
 
 
+class StatutoryAccessView(msgspec.Struct, frozen=True):
+    """A service taking part without consent, on a statutory basis."""
+
+    service: str
+    basis: str
+    since: datetime
+
+
 class GuardianView(msgspec.Struct, frozen=True):
     """A guardian on the case; the name only for a reader who may see the child."""
 
@@ -117,6 +125,7 @@ class CaseView(msgspec.Struct, frozen=True):
     version: int
     child: ChildDetails | None = None
     guardians: list[GuardianView] = []
+    statutory_access: list[StatutoryAccessView] = []
 
 
 def case_view(case: Case, on: date, child: ChildDetails | None = None,
@@ -171,6 +180,10 @@ def case_view(case: Case, on: date, child: ChildDetails | None = None,
                          can_sign_in=g.login is not None,
                          name=open_sealed(g.name) if open_sealed and g.name else None)
             for g in s.guardians.values()
+        ],
+        statutory_access=[
+            StatutoryAccessView(service=service, basis=a.basis, since=a.since)
+            for service, a in s.by_law.items()
         ],
     )
 

@@ -43,9 +43,12 @@ class Backend:
     schema: str | None = None
 
     def settings(self, data_dir: Path, **extra: str) -> Settings:
-        return Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data_dir),
-                                  "STAFETTLOGG_MUNICIPALITY_NAMES": MUNICIPALITY_NAMES,
-                                  **self.env, **extra})
+        return Settings.from_env(self.env_for(data_dir, **extra))
+
+    def env_for(self, data_dir: Path, **extra: str) -> dict[str, str]:
+        """The STAFETTLOGG_* variables of these settings (for a process a test starts)."""
+        return {"STAFETTLOGG_DATA_DIR": str(data_dir),
+                "STAFETTLOGG_MUNICIPALITY_NAMES": MUNICIPALITY_NAMES, **self.env, **extra}
 
     def connect(self) -> Any:
         """A psycopg connection to this test's schema (PostgreSQL only)."""
@@ -105,6 +108,11 @@ def postgres_schema() -> Iterator[Backend]:
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=10) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The variables of `settings_for`, for a process the test starts."""
+    return _active[0].env_for(data_dir, **extra)
 
 
 def settings_for(data_dir: Path, **extra: str) -> Settings:

@@ -13,7 +13,7 @@ import pytest
 
 from domain import events as ev
 from domain.national_id import normalise_national_id
-from domain.values import CLOSE_REASONS, ENTRY_KINDS, LEVEL0_STEPS, SECTORS, age_on
+from domain.values import CLOSE_REASONS, ENTRY_KINDS, LEVEL0_STEPS, SECTORS, Actor, age_on
 from stafettlogg.application import Stafettlogg
 from stafettlogg.demo import (
     END,
@@ -311,3 +311,36 @@ def test_the_default_size_has_open_cases_at_every_level_and_batons_accepted(
     assert summary.cases >= 400
     assert all(summary.open_per_level[level] >= 10 for level in range(4))
     assert summary.barnehage_to_skole_accepted >= 10
+
+
+def test_the_demo_has_unit_leaders_and_a_training_register_that_grows(loaded: Loaded) -> None:
+    app = loaded.app
+    admin = Actor(user="admin.demo", roles=frozenset({"admin"}))
+    leaders = [m for m in app.list_staff() if "leader" in m.roles]
+    assert leaders and all(m.municipalities == ("4225",) for m in leaders)
+
+    def trained(on: date) -> tuple[int, int]:
+        (total,) = [s for s in app.training_shares(admin, municipality="4225", on=on)
+                    if (s.indicator, s.sector, s.service) == ("handlingsveileder", "all", "all")]
+        return total.numerator, total.denominator
+
+    early, late = trained(date(2025, 6, 30)), trained(date(2026, 10, 30))
+    assert early[1] == late[1] > len(leaders)  # the same staff, leaders among them
+    assert early[0] < late[0] < late[1]
+    # Experience as stafettholder comes from the cases: some have held a baton.
+    held = [s for s in app.training_register(admin) if s.held_baton_since is not None]
+    assert held
+
+
+def test_the_demo_has_two_closed_survey_rounds_whose_levels_rise(loaded: Loaded) -> None:
+    app = loaded.app
+    evaluator = Actor(user="eva", roles=frozenset({"evaluator"}),
+                      municipalities=frozenset({"4225"}))
+    rounds = app.survey_rounds_for_results(evaluator)
+    assert len(rounds) == 2 and {r.municipality for r in rounds} == {"4225"}
+    compared = app.compare_survey_rounds(evaluator, rounds[0].id, rounds[1].id)
+    then, now = (next(g for g in c.groups if (g.sector, g.service) == ("all", "all"))
+                 for c in (compared.earlier, compared.later))
+    assert then.levels is not None and now.levels is not None
+    assert then.levels.mean < now.levels.mean
+    assert then.answered and then.answered <= then.invited

@@ -48,7 +48,8 @@ def pg(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 VIEW_TABLES = (
     "tracking", "cv_cases", "cv_participants", "cv_consents", "cv_actions", "cv_access_logs",
-    "cv_access", "stat_cases", "stat_intervals", "stat_flows", "stat_actions",
+    "cv_access", "cv_guardians", "cv_by_law", "stat_cases", "stat_intervals", "stat_flows",
+    "stat_actions",
 )
 
 

@@ -828,7 +828,7 @@ def test_tables_of_another_policy_are_withdrawn_and_released_again(small: Stafet
     first = small.statistics.released.table("2026-02")
     assert first is not None
     stored = views.read("SELECT DISTINCT policy FROM stat_release")
-    assert stored == [("v2-t5-m5",)]
+    assert stored == [("v3-t5-m5",)]
     # A new service: the old rule's table is gone, the releases are read back.
     reopened = ReadModels(small, small.view_database())
     again = StatisticsService(small, reopened)
@@ -841,7 +841,7 @@ def test_tables_of_another_policy_are_withdrawn_and_released_again(small: Stafet
         assert Released(views, stricter).table("2026-02") is None
         # ... until the months are released again under it, from the first one.
         assert Publisher(views, stricter).release(date(2027, 1, 5)) == 11
-        assert views.read("SELECT DISTINCT policy FROM stat_release") == [("v2-t6-m5",)]
+        assert views.read("SELECT DISTINCT policy FROM stat_release") == [("v3-t6-m5",)]
         table = Released(views, stricter).table("2026-02")
         assert table is not None
         shown = [c.value for c in table.cells(("4225",))

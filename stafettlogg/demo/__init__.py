@@ -39,6 +39,8 @@ from stafettlogg.demo.children import _make_child, _make_plans, synthetic_nation
 from stafettlogg.demo.commands import _OutOfTime
 from stafettlogg.demo.story import _CaseRun
 from stafettlogg.demo.summary import DemoSummary, summarise
+from stafettlogg.demo.survey import run_surveys
+from stafettlogg.demo.training import record_trainings
 from stafettlogg.demo.world import MUNICIPALITIES
 from stafettlogg.settings import Settings
 from stafettlogg.demo.world import (
@@ -145,6 +147,11 @@ def load_demo(
     # The last nightly run of the period.
     for case_id in case_ids:
         app.expire_consents(case_id, at=SWEEP)
+    # The training register, after the cases (its own random stream: the cases of a
+    # seed do not change with it).
+    record_trainings(app, world, seed)
+    # The staff survey, last (a stream of its own too).
+    run_surveys(app, world, seed)
     return summarise(app, seed)
 
 

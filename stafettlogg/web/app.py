@@ -39,6 +39,7 @@ from stafettlogg.settings import Settings
 from stafettlogg.statistics import outage_reporter
 from stafettlogg.web.api.auth import STATE_KEY, BearerTokenAuth, provide_actor
 from stafettlogg.web.api.cases import CaseController, inbox
+from stafettlogg.web.api.implementation_plan import ImplementationPlanController
 from stafettlogg.web.api.problems import (
     EXCEPTION_HANDLERS,
     ServiceStarting,
@@ -49,6 +50,9 @@ from stafettlogg.web.api.schemas import Health, Problem
 from stafettlogg.web.api.services import ServiceController
 from stafettlogg.web.api.staff import StaffController
 from stafettlogg.web.api.statistics import StatisticsController
+from stafettlogg.web.api.survey import SurveyController
+from stafettlogg.web.api.survey_results import SurveyResultsController
+from stafettlogg.web.api.training import TrainingController
 from stafettlogg.web.deps import DEPENDENCIES
 from stafettlogg.web.pages import SwaggerPage, page_or_problem, pages_router, template_config
 from stafettlogg.web.pages.staff import staff_router, staff_state
@@ -236,7 +240,8 @@ def api_router(settings: Settings) -> Router:
     return Router(
         path="/api",
         route_handlers=[CaseController, ServiceController, StaffController, StatisticsController,
-                        inbox],
+                        TrainingController, ImplementationPlanController, SurveyController,
+                        SurveyResultsController, inbox],
         dependencies={"actor": Provide(provide_actor, sync_to_thread=False), **DEPENDENCIES},
         middleware=[rate_limit.middleware, DefineMiddleware(BearerTokenAuth)],
         exception_handlers=EXCEPTION_HANDLERS,

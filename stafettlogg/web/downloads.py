@@ -50,6 +50,7 @@ SHEET_NAMES = {
     "cases_opened": "Saker opprettet",
     "interdisciplinary_meetings": "Tverrfaglige møter",
     "handovers_completed": "Fullførte overføringer",
+    "services_brought_in_by_law": "Uten samtykke (lovhjemmel)",
     "satisfaction_answers": "Svar om tilfredshet",
     "level_transitions": "Nivåskifter",
     "level0_decisions": "Beslutninger nivå 0",

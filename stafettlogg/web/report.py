@@ -36,7 +36,8 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("aktivitet", "Aktivitet i perioden",
      "Det som skjedde i løpet av perioden.",
      ("cases_opened", "interdisciplinary_meetings", "handovers_completed",
-      "level_transitions", "satisfaction_answers", "satisfaction_mean")),
+      "services_brought_in_by_law", "level_transitions", "satisfaction_answers",
+      "satisfaction_mean")),
     ("prosess", "Prosessindikatorer",
      "Hvor raskt og hvor godt arbeidet går: overføringer, beslutninger på nivå 0 og "
      "evaluering av tiltak.",

@@ -15,6 +15,11 @@ the store itself holds no id that would let anyone in.
 * Before sign-in, a *login attempt* holds what the sign-in needs to remember
   between the sign-in page and the provider's answer (OIDC `state`, `nonce` and the
   PKCE verifier, and the demo sign-in's CSRF token), for ten minutes, once.
+* The staff survey's form (`/undersokelse`, pages/survey.py) has no sign-in: a
+  *survey visit* holds only its CSRF token, for four hours, behind a cookie sent to
+  `/undersokelse` only. It holds no code and nothing of who answers.
+* A form whose answer cannot be shown again (the survey's codes) is taken once per
+  form key (`first_use`): the store keeps the key's hash for a day.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ SESSION_COOKIE = "stafettlogg_sesjon"
 FAMILY_COOKIE = "stafettlogg_familie"
 LOGIN_COOKIE = "stafettlogg_innlogging"
 LOGIN_SECONDS = 600
+SURVEY_COOKIE = "stafettlogg_undersokelse"
+SURVEY_SECONDS = 4 * 3600
 
 
 class WebSession(msgspec.Struct, frozen=True):
@@ -144,6 +151,32 @@ class Sessions:
         """A login attempt is used once."""
         await self.store.delete(_key("l", attempt_id))
 
+    # Survey visits (no sign-in) ---------------------------------------------------
+
+    async def begin_survey(self) -> tuple[str, str]:
+        """A new survey visit: its id (for the cookie) and its CSRF token."""
+        visit_id, csrf = new_secret(), new_secret()
+        await self.store.set(_key("u", visit_id), csrf.encode(), expires_in=SURVEY_SECONDS)
+        return visit_id, csrf
+
+    async def survey_csrf(self, visit_id: str | None) -> str | None:
+        """The CSRF token of a survey visit that has not run out."""
+        if not visit_id or len(visit_id) > 100:
+            return None
+        raw = await self.store.get(_key("u", visit_id))
+        return None if raw is None else raw.decode()
+
+    async def first_use(self, form_key: str) -> bool:
+        """Whether a form's key (a random one per form shown) is posted for the first
+        time in a day; remembered as its hash. For a form whose answer cannot be given
+        again (the survey's codes, shown once), so that a reload makes nothing new."""
+        if not form_key or len(form_key) > 200:
+            return False
+        if await self.store.exists(_key("k", form_key)):
+            return False
+        await self.store.set(_key("k", form_key), b"1", expires_in=24 * 3600)
+        return True
+
     # Cookies -----------------------------------------------------------------------
 
     def cookie(self, name: str, value: str, max_age: int) -> Cookie:
@@ -162,6 +195,10 @@ class Sessions:
     def gone_family(self) -> Cookie:
         return Cookie(key=FAMILY_COOKIE, value="", path="/familie", httponly=True,
                       samesite="lax", secure=self.secure, max_age=0)
+
+    def survey_cookie(self, visit_id: str) -> Cookie:
+        return Cookie(key=SURVEY_COOKIE, value=visit_id, path="/undersokelse", httponly=True,
+                      samesite="lax", secure=self.secure, max_age=SURVEY_SECONDS)
 
     def login_cookie(self, attempt_id: str) -> Cookie:
         return self.cookie(LOGIN_COOKIE, attempt_id, LOGIN_SECONDS)

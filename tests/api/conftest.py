@@ -32,6 +32,7 @@ class Users:
                 "municipalities": ["4225"]},
         "ola": {"roles": ["worker"], "service": "kvinesdal-skole", "municipalities": ["4227"]},
         "eva": {"roles": ["evaluator"], "municipalities": ["4225"]},
+        "liv": {"roles": ["leader"], "service": "hauge-skole", "municipalities": ["4225"]},
         "adam": {"roles": ["admin"]},
         "stranger": {"roles": ["worker"], "service": "hs-lyngdal", "municipalities": ["4225"]},
     }

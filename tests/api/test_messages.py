@@ -77,7 +77,7 @@ RULES: dict[str, Rule] = {
                                 "form", "må være en av: oral, written", ("sms",)),
     "one of a vocabulary, in a list": Rule(
         "adam", "POST", f"{API}/staff", {**STAFF, "roles": ["rektor"]},
-        "roles[0]", "må være en av: worker, coordinator, evaluator, admin", ("rektor",)),
+        "roles[0]", "må være en av: worker, coordinator, leader, evaluator, admin", ("rektor",)),
     "one of a vocabulary, given a number": Rule(
         "kari", "POST", f"{CASE}/entries", {"kind": 5, "text": "Notat."},
         "kind", "må være en av: observation, conversation, note, positive, decision"),
@@ -200,7 +200,7 @@ def test_the_values_of_a_vocabulary_are_found_by_the_type_and_path() -> None:
         "concern-resolved", "moved-away", "transferred-to-other-service", "family-declined",
         "other")
     assert allowed_values(schemas.StaffPatchIn, "roles[3]") == (
-        "worker", "coordinator", "evaluator", "admin")
+        "worker", "coordinator", "leader", "evaluator", "admin")
     assert allowed_values(schemas.ReasonIn, "reason") is None  # free text, not a vocabulary
     # Without a type, the request bodies are searched.
     assert allowed_values(None, "given_by") == ("guardian", "child")

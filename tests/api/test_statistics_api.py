@@ -35,6 +35,7 @@ import pytest
 
 from projections.system import CellKey
 from projections.indicators import count_month
+from projections.protection import Policy
 from litestar.testing import AsyncTestClient
 
 from domain.values import SECTORS, Actor
@@ -180,7 +181,7 @@ async def test_an_evaluator_gets_the_grid_of_its_own_municipality_per_contract(
     assert body["policy"]["threshold"] == 5
     # The rule as published: an attacker may not take a hidden cell to be non-zero.
     assert body["policy"]["zeros_may_be_hidden"] is True
-    assert body["policy"]["version"] == 2
+    assert body["policy"]["version"] == 3
     assert set(body["policy"]["protection_levels"]) == {"upper", "interval"}
     assert "5" in body["policy"]["rule"]
     cells = cell_map(body)
@@ -429,7 +430,7 @@ async def test_xlsx_is_a_report_with_a_sheet_per_indicator_and_the_same_numbers(
     about = {row[0].value: row[1].value for row in book["Om tallene"].iter_rows(min_row=3)}
     assert about["Periode"] == "februar 2026 (2026-02)"
     assert about["Kommuner"] == "Kvinesdal (4227), Lyngdal (4225)"
-    assert about["Terskel"].startswith("5:") and about["Regelens versjon"] == "2"
+    assert about["Terskel"].startswith("5:") and about["Regelens versjon"] == str(Policy().version)
     assert "Skjult tall" in about[":"]
 
     cells = {(c["indicator"], c["municipality"], c["sector"], str(c["level"])): c

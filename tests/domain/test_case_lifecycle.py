@@ -703,6 +703,8 @@ EVERY_CHANGE = {
         p.teacher, service=s.ppt, at=at),
     "remove_participant": lambda c, x, p, s, at: c.remove_participant(
         p.opener, service_id=s.barnehage.id, at=at),
+    "bring_in_by_law": lambda c, x, p, s, at: c.bring_in_by_law(
+        p.teacher, service=s.helsestasjon, basis="avvergeplikt", reason=b"r", at=at),
     "request_handover": lambda c, x, p, s, at: c.request_handover(
         p.teacher, to_user=p.psychologist.user, to_service=s.ppt, at=at),
     "accept_handover": lambda c, x, p, s, at: c.accept_handover(
@@ -765,7 +767,8 @@ def test_a_closed_case_refuses_every_change(full_case, people, services, refused
 
 def test_every_command_of_a_case_is_in_the_closed_case_test():
     readers = {"has_access", "is_taking_part", "consent_status", "level0_decision_overdue",
-               "handover_waits_too_long", "quiet", "overdue_actions", "guardian_of"}
+               "handover_waits_too_long", "quiet", "overdue_actions", "guardian_of",
+               "lapsed_consents"}
     sweeps = {"expire_consents"}  # records nothing on a closed case, see below
     commands = {
         name for name, member in vars(Case).items()

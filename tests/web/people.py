@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.web.conftest import assert_accessible
@@ -112,6 +113,20 @@ class Person:
             pytest.fail(f"pressing {button} brought no new page in 80 s; the page was "
                         f"{self.page.url} (screenshot {shot}); server log tail:\n"
                         f"{self.server.output()[-3000:]}")
+
+    def tick(self, box: Locator) -> None:
+        """Check a checkbox or radio button. A click can miss when the page moves under
+        the pointer (see `press`); Playwright then says the click did not change the
+        state. The box is then ticked from the keyboard (focus, Space), as a keyboard
+        user would, and must be checked."""
+        try:
+            box.check()
+        except PlaywrightError as exc:
+            if "did not change its state" not in str(exc):
+                raise
+            box.focus()
+            self.page.keyboard.press("Space")
+        expect(box).to_be_checked()
 
     def close(self) -> None:
         self.context.close()

@@ -110,7 +110,7 @@ def test_an_admin_keeps_the_services_and_the_staff(adam: Admin, server: Server):
     form.get_by_label("Fullt navn").fill("Siri Dahl")
     form.get_by_label("Ansatt-id").fill("siri")
     form.get_by_role("combobox", name=re.compile("^Tjeneste")).select_option("lyngdal-us")
-    form.get_by_label("Ansatt", exact=True).check()
+    adam.tick(form.get_by_label("Ansatt", exact=True))
     form.get_by_label("Påloggings-id (fra innloggingstjenesten)").fill("siri-hemmelig-sub")
     adam.submit("Registrer den ansatte", refused=True)  # no municipality
     expect(page.locator(".ds-error-summary")).to_contain_text("minst én kommune")

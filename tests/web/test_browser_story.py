@@ -54,14 +54,14 @@ class Person(BrowserPerson):
 
     def level0_step(self, step: str, text: str) -> None:
         form = self.open_form("Steg på nivå 0")
-        form.get_by_label(re.compile(f"^{step}:")).check()
+        self.tick(form.get_by_label(re.compile(f"^{step}:")))
         form.get_by_label("Hva ble gjort eller vurdert?").fill(text)
         self.check()
         self.submit("Lagre steget", form)
 
     def change_level(self, level: int, reason: str) -> None:
         form = self.open_form("Endre nivå")
-        form.get_by_label(f"Nivå {level} –").check()
+        self.tick(form.get_by_label(f"Nivå {level} –"))
         form.get_by_label("Begrunnelse").fill(reason)
         self.submit("Endre nivå", form)
 
@@ -114,12 +114,12 @@ def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
 
     # The guardians' consent for PPT, the school and the health station.
     form = kari.open_form("Registrer samtykke")
-    form.get_by_label("Foresatte").check()
+    kari.tick(form.get_by_label("Foresatte"))
     for service in ("PPT Lister", "Hauge skole", "Helsestasjonen i Lyngdal"):
-        form.get_by_label(service).check()
+        kari.tick(form.get_by_label(service))
     form.get_by_label("Formål", exact=True).fill("Samarbeid om Ola med PPT, skolen og helsestasjonen.")
     form.get_by_label("Gjelder til og med", exact=True).fill(IN_A_YEAR)
-    form.get_by_label("Skriftlig").check()
+    kari.tick(form.get_by_label("Skriftlig"))
     kari.submit("Registrer samtykket", form)
     expect(page.locator("#samtykker-liste")).to_contain_text("Gyldig")
 
@@ -152,7 +152,7 @@ def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
     per.change_level(3, "Flere tjenester må samarbeide tett.")
     form = per.open_form("Opprett ansvarsgruppe")
     for service in ("Solsikken barnehage", "PPT Lister", "Hauge skole"):
-        form.get_by_label(service).check()
+        per.tick(form.get_by_label(service))
     per.submit("Opprett ansvarsgruppen", form)
     per.submit("Start individuell plan")
     expect(per.page.locator("main")).to_contain_text("Individuell plan")
@@ -170,8 +170,8 @@ def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
     per.check()
     form = per.open_form("Møte")
     form.get_by_label("Dato for møtet", exact=True).fill(date.today().isoformat())
-    form.get_by_label("Hauge skole").check()
-    form.get_by_label("PPT Lister").check()
+    per.tick(form.get_by_label("Hauge skole"))
+    per.tick(form.get_by_label("PPT Lister"))
     form.get_by_label("Referat", exact=True).fill("Ansvarsgruppen møttes og ble enige om tiltak.")
     per.submit("Lagre møtet", form)
     form = per.open_form("Nytt tiltak")
@@ -181,13 +181,13 @@ def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
     per.submit("Lagre tiltaket", form)
     form = per.open_form("Evaluer et tiltak")
     form.get_by_label("Tiltak", exact=True).select_option(index=1)
-    form.get_by_label("Fullført").check()
+    per.tick(form.get_by_label("Fullført"))
     form.get_by_label("Evaluering", exact=True).fill("Ola bruker språket mer i lek.")
     per.submit("Lagre evalueringen", form)
     per.log_says("Tiltak evaluert")
 
     form = per.open_form("Avslutt saken")
-    form.get_by_label("Bekymringen er løst").check()
+    per.tick(form.get_by_label("Bekymringen er løst"))
     per.submit("Avslutt saken", form)
     expect(per.page.locator("main")).to_contain_text("Saken er avsluttet og kan ikke endres")
     per.log_says("Saken ble avsluttet")
@@ -202,7 +202,7 @@ def test_a_refusal_is_shown_by_the_form_with_what_was_typed_kept(people: dict[st
     page.get_by_role("button", name="Opprett saken").click()
     # Level 1 before the decision: the domain refuses, in Norwegian, next to the form.
     form = kari.open_form("Endre nivå")
-    form.get_by_label("Nivå 2 –").check()
+    kari.tick(form.get_by_label("Nivå 2 –"))
     form.get_by_label("Begrunnelse").fill("Vi trenger PPT.")
     form.get_by_role("button", name="Endre nivå", exact=True).click()
     summary = page.locator(".ds-error-summary")
@@ -260,7 +260,7 @@ def test_a_stale_page_says_so_and_a_double_click_records_once(people: dict[str, 
 
     # A double click on "Lagre i loggen" records the entry once.
     form = kari.open_form("Skriv i loggen")
-    form.get_by_label("Notat").check()
+    kari.tick(form.get_by_label("Notat"))
     form.get_by_label("Tekst", exact=True).fill("Første notat.")
     form.get_by_role("button", name="Lagre i loggen").dblclick()
     kari.page.wait_for_load_state()
@@ -270,7 +270,7 @@ def test_a_stale_page_says_so_and_a_double_click_records_once(people: dict[str, 
     # The second tab still shows the case as it was: its form is refused, not saved.
     box = other.locator("details", has=other.locator("summary", has_text="Skriv i loggen"))
     box.locator("summary").click()
-    box.get_by_label("Notat").check()
+    kari.tick(box.get_by_label("Notat"))
     box.get_by_label("Tekst", exact=True).fill("Skrevet i en gammel fane.")
     box.get_by_role("button", name="Lagre i loggen").click()
     expect(other.locator(".ds-error-summary")).to_contain_text("endret av noen andre")
@@ -516,11 +516,11 @@ def test_an_entry_is_corrected_by_a_new_one_and_a_service_leaves_the_case(
     kari = people["kari"]
     case_url = open_case(kari, "Jon Dal")
     form = kari.open_form("Skriv i loggen")
-    form.get_by_label("Observasjon").check()
+    kari.tick(form.get_by_label("Observasjon"))
     form.get_by_label("Tekst", exact=True).fill("Jon gråt i garderoben tirsdag.")
     kari.submit("Lagre i loggen", form)
     form = kari.open_form("Skriv i loggen")
-    form.get_by_label("Notat").check()
+    kari.tick(form.get_by_label("Notat"))
     form.get_by_label("Tekst", exact=True).fill("Rettelse: det var onsdag, ikke tirsdag.")
     form.get_by_label("Retter en tidligere innføring").select_option(index=1)
     kari.submit("Lagre i loggen", form)
@@ -533,11 +533,11 @@ def test_an_entry_is_corrected_by_a_new_one_and_a_service_leaves_the_case(
     kari.level0_step("Beslutning", "Vi ber PPT om råd.")
     kari.change_level(1, "Tiltak i barnehagen.")
     form = kari.open_form("Registrer samtykke")
-    form.get_by_label("Foresatte").check()
-    form.get_by_label("PPT Lister").check()
+    kari.tick(form.get_by_label("Foresatte"))
+    kari.tick(form.get_by_label("PPT Lister"))
     form.get_by_label("Formål", exact=True).fill("Råd fra PPT.")
     form.get_by_label("Gjelder til og med", exact=True).fill("31.12.2030")
-    form.get_by_label("Muntlig").check()
+    kari.tick(form.get_by_label("Muntlig"))
     kari.submit("Registrer samtykket", form)
     form = kari.open_form("Ta med en tjeneste")
     form.get_by_label("Tjeneste", exact=True).select_option(label="PPT Lister")
@@ -551,3 +551,34 @@ def test_an_entry_is_corrected_by_a_new_one_and_a_service_leaves_the_case(
     kari.page.reload()
     expect(kari.page.locator("#tjenester").locator("..")).not_to_contain_text("PPT Lister")
     kari.log_says("Tjeneste ute av saken")
+
+
+def test_a_service_is_brought_in_without_consent_only_naming_the_law_and_why(
+        people: dict[str, Person]):
+    kari = people["kari"]
+    case_url = open_case(kari, "Eli Lov")
+    # Without a reason the form says so, in Norwegian, naming the field; nothing is done.
+    form = kari.open_form("Koble inn en tjeneste uten samtykke")
+    form.get_by_label("Tjeneste", exact=True).select_option(label="Hauge skole")
+    kari.tick(form.get_by_label("Opplysningsplikten til barnevernet", exact=False))
+    kari.press(form.get_by_role("button", name="Koble inn tjenesten"))
+    kari.check(refused=True)
+    kari.console.clear()
+    expect(kari.page.locator(".ds-error-summary")).to_contain_text("Begrunnelse")
+    expect(kari.page.locator("#tjenester").locator("..")).not_to_contain_text("Hauge skole")
+    form = kari.page.locator("details[open]", has=kari.page.get_by_role(
+        "button", name="Koble inn tjenesten"))
+    form.get_by_label("Begrunnelse", exact=True).fill("Meldt til barnevernet etter samtale med Eli.")
+    kari.submit("Koble inn tjenesten", form)
+    services = kari.page.locator("#tjenester").locator("..")
+    expect(services).to_contain_text("Koblet inn uten samtykke")
+    expect(services).to_contain_text("Hauge skole: Opplysningsplikten til barnevernet")
+    kari.log_says("Tjeneste koblet inn uten samtykke, med lovhjemmel: Hauge skole")
+    kari.log_says("Meldt til barnevernet etter samtale med Eli.")
+
+    # The school sees the case now, without any consent.
+    per = people["per"]
+    per.page.goto(case_url)
+    per.check()
+    expect(per.page.get_by_role("heading", name="Eli Lov", level=1)).to_be_visible()
+    per.log_says("Meldt til barnevernet etter samtale med Eli.")

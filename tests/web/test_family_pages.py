@@ -5,7 +5,8 @@ Kari holds two cases. Sofie (13) has her mother Mona recorded as guardian, with 
 fødselsnummer; Sofie asked that one conversation is kept from her parents. Jonas (16)
 has his own fødselsnummer on his case. Mona signs in and sees Sofie's case only: who
 holds the baton, the services, the consents, the log without the withheld conversation
-(and without the step that withheld it), and the access log with Kari's steps and her
+(and without the step that withheld it), the health station brought in without consent
+on a statutory basis, and the access log with Kari's steps and her
 own read, as a guardian. Jonas sees his own case. Someone recorded nowhere, and Sofie
 herself (under the youth-consent age, 16), are told there is no case and are not signed
 in. A family session opens no staff page, API endpoint or statistic. Every page: no
@@ -35,6 +36,7 @@ SOFIE_BORN = date(TODAY.year - 13, 1, 10)
 JONAS_BORN = date(TODAY.year - 16, 1, 10)
 SECRET = "Sofie fortalte om kjæresten sin og vil ikke at foreldrene skal vite det."
 SHARED = "Sofie har hatt en fin uke på skolen."
+BY_LAW = "Helsestasjonen er koblet inn etter at barnehagen meldte til barnevernet."
 CASES: dict[str, str] = {}
 
 
@@ -47,6 +49,8 @@ def prepare(app) -> None:
     app.add_entry(KARI, sofie.id, kind="note", text=SHARED)
     secret = app.add_entry(KARI, sofie.id, kind="conversation", text=SECRET).result
     app.withhold_entry(KARI, sofie.id, secret, reason="Sofie ba om det.")
+    app.bring_in_by_law(KARI, sofie.id, service="hs-lyngdal", basis="opplysningsplikt-barnevern",
+                        reason=BY_LAW)
     jonas = app.open_case(KARI, child_name="Jonas Egensen", birth_date=JONAS_BORN,
                           national_id=national_id_for(JONAS_BORN),
                           concern="Jonas sover dårlig.")
@@ -117,6 +121,13 @@ def test_a_guardian_reads_her_childs_log_but_not_what_is_kept_from_her(
         access = page.locator("table tbody").inner_text()
         assert "Kari Nordmann" in access and "Foresatt" in access and "leste saken" in access
         assert "skjult" not in access  # nor that something was kept from her
+        assert access.count("skrev i loggen") == 1  # not even that Kari wrote it
+        # A service brought in without consent: which one, on which basis, and why.
+        expect(page.locator("#samtykker").locator("..")).to_contain_text(
+            "Helsestasjonen i Lyngdal, fra")
+        expect(page.locator("#samtykker").locator("..")).to_contain_text(
+            "Opplysningsplikten til barnevernet")
+        assert BY_LAW in log and "koblet inn en tjeneste uten samtykke" in access
         assert "Mona" not in page.content().split("<main")[1].split("Loggen")[1]  # no name in the log
 
         # She gives a consent herself: first without a service (refused, in Norwegian,
@@ -129,24 +140,24 @@ def test_a_guardian_reads_her_childs_log_but_not_what_is_kept_from_her(
         mona.console.clear()
         expect(page.locator(".ds-error-summary")).to_contain_text("Velg minst én tjeneste")
         box = mona.open_form("Gi samtykke", already_open=True)
-        box.get_by_label("Hauge skole").check()
+        mona.tick(box.get_by_label("Hauge skole"))
         mona.press(box.get_by_role("button", name="Gi samtykket"))
         mona.check()
         expect(page.get_by_role("status")).to_contain_text("Samtykket er registrert")
-        expect(page.locator("#samtykker ~ ul")).to_contain_text("Hauge skole")
+        expect(page.locator("#samtykker + ul")).to_contain_text("Hauge skole")
         box = mona.open_form("Skriv en melding i loggen")
         box.get_by_label("Meldingen").fill("Takk for møtet i går, vi kommer gjerne igjen.")
         mona.press(box.get_by_role("button", name="Skriv i loggen"))
         expect(page.locator("#logg-tittel + ol")).to_contain_text("Takk for møtet i går")
         box = mona.open_form("Hvor fornøyd er du med samarbeidet?")
-        box.get_by_label("4", exact=True).check()
+        mona.tick(box.get_by_label("4", exact=True))
         mona.press(box.get_by_role("button", name="Send svaret"))
         expect(page.get_by_role("status")).to_contain_text("Takk for svaret")
         box = mona.open_form("Trekk tilbake et samtykke")
         box.get_by_label("Samtykke").select_option(index=1)
         mona.press(box.get_by_role("button", name="Trekk tilbake"))
         mona.check()
-        expect(page.locator("#samtykker ~ ul")).to_contain_text("trukket tilbake")
+        expect(page.locator("#samtykker + ul")).to_contain_text("trukket tilbake")
         access = page.locator("table tbody").inner_text()
         assert access.count("Foresatt") >= 5  # every step of hers, as a guardian
 

@@ -44,3 +44,23 @@ async def test_the_store_holds_no_session_id(tmp_path: Path):
     stored = b"".join(p.read_bytes() for p in (tmp_path / "sessions").iterdir())
     assert session_id.encode() not in stored
     assert not any(session_id in p.name for p in (tmp_path / "sessions").iterdir())
+
+
+async def test_a_survey_visit_holds_its_token_under_a_hash_of_its_id(tmp_path: Path):
+    store = sessions(tmp_path)
+    visit_id, csrf = await store.begin_survey()
+    assert await store.survey_csrf(visit_id) == csrf
+    assert await store.survey_csrf("another") is None
+    assert await store.survey_csrf(None) is None
+    assert await store.current(visit_id) is None  # never a staff session
+    assert not any(visit_id in p.name for p in (tmp_path / "sessions").iterdir())
+    cookie = store.survey_cookie(visit_id)
+    assert (cookie.path, cookie.httponly, cookie.samesite) == ("/undersokelse", True, "lax")
+
+
+async def test_a_form_key_is_used_once(tmp_path: Path):
+    store = sessions(tmp_path)
+    assert await store.first_use("abc123")
+    assert not await store.first_use("abc123")
+    assert await store.first_use("def456")
+    assert not await store.first_use("")  # a form without its key is never a first use

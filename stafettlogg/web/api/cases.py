@@ -30,6 +30,7 @@ from stafettlogg.web.api.schemas import (
     GroupIn,
     GuardianIn,
     HandoverIn,
+    StatutorySharingIn,
     HandoverOut,
     InboxOut,
     Level0StepIn,
@@ -198,6 +199,13 @@ class CaseController(Controller):
         body = await call.body(data)  # `role` is not asked for: the service's part decides
         outcome = await call.run(call.app.add_participant, case_id, service=body.service,
                                  user=body.user)
+        return case_answer(outcome, call.app, 201)
+
+    @post("/{case_id:uuid}/statutory-sharing", status_code=201, responses=WRITE_ERRORS,
+          summary="Koble inn en tjeneste uten samtykke, med lovhjemmel")
+    async def bring_in_by_law(self, call: CaseCall, case_id: CaseId,
+                              data: JSONBody[StatutorySharingIn]) -> Response[CaseOut]:
+        outcome = await call.run(call.app.bring_in_by_law, case_id, data=data)
         return case_answer(outcome, call.app, 201)
 
     # Steps that change the case -----------------------------------------------------

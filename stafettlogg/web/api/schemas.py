@@ -17,7 +17,9 @@ import msgspec
 from msgspec import Meta
 
 from domain.services import ServiceInfo
-from domain.values import CloseReason, EntryKind, EvaluationOutcome, Level0Step, Sector
+from domain.values import (
+    CloseReason, EntryKind, EvaluationOutcome, Level0Step, Sector, StatutoryBasis,
+)
 from stafettlogg.views import (
     AccessLine,
     CaseListView,
@@ -104,6 +106,14 @@ class ParticipantIn(Body):
     role: Literal["participant", "responsibility-group", "coordinator"] | None = None
 
 
+class StatutorySharingIn(Body):
+    """A service brought in without consent: the statutory basis and why."""
+
+    service: ServiceId
+    basis: StatutoryBasis
+    reason: Text
+
+
 class HandoverIn(Body):
     to_user: Id
     to_service: ServiceId
@@ -147,7 +157,7 @@ class CloseIn(Body):
 
 
 StaffId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,99}$")]
-Role = Literal["worker", "coordinator", "evaluator", "admin"]
+Role = Literal["worker", "coordinator", "leader", "evaluator", "admin"]
 Email = Annotated[str, Meta(max_length=254)]
 
 
@@ -160,7 +170,7 @@ class StaffIn(Body, kw_only=True):
     name: Name
     email: Email | None = None
     service: ServiceId | None = None
-    roles: Annotated[list[Role], Meta(min_length=1, max_length=4)]
+    roles: Annotated[list[Role], Meta(min_length=1, max_length=5)]
     municipalities: Annotated[list[Municipality], Meta(max_length=50)] = []
     login: LoginIn | None = None
 
@@ -171,7 +181,7 @@ class StaffPatchIn(Body, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     email: Email | None | msgspec.UnsetType = msgspec.UNSET
     service: ServiceId | None | msgspec.UnsetType = msgspec.UNSET
-    roles: Annotated[list[Role], Meta(min_length=1, max_length=4)] | msgspec.UnsetType = (
+    roles: Annotated[list[Role], Meta(min_length=1, max_length=5)] | msgspec.UnsetType = (
         msgspec.UNSET)
     municipalities: Annotated[list[Municipality], Meta(max_length=50)] | msgspec.UnsetType = (
         msgspec.UNSET)
@@ -258,6 +268,12 @@ class ConsentOut(msgspec.Struct):
     status: str
 
 
+class StatutoryAccessOut(msgspec.Struct):
+    service: str
+    basis: str
+    since: datetime
+
+
 class CoordinatorOut(msgspec.Struct):
     user: str
     service: str
@@ -306,6 +322,7 @@ class CaseOut(msgspec.Struct):
     child: ChildOut | None = None
     concern: str | None = None
     guardians: list[GuardianOut] = []
+    statutory_access: list[StatutoryAccessOut] = []
 
 
 class ServiceRef(msgspec.Struct):
@@ -523,6 +540,8 @@ def case_out(view: CaseView) -> CaseOut:
         guardians=[GuardianOut(id=g.id, relation=g.relation, since=g.since,
                                can_sign_in=g.can_sign_in, name=g.name)
                    for g in view.guardians],
+        statutory_access=[StatutoryAccessOut(service=a.service, basis=a.basis, since=a.since)
+                          for a in view.statutory_access],
     )
 
 
@@ -589,3 +608,301 @@ def inbox_out(view: InboxView) -> InboxOut:
             for c in view.consents_expiring
         ],
     )
+
+
+# --- the training register (docs/api.md, "Training") ----------------------------------
+
+TrainingCode = Literal[
+    "handlingsveileder", "tegn-og-signaler", "ta-opp-bekymring", "tilpasse-oppfolging",
+    "tjenester-og-arenaer", "stafettloggen", "stafettholderrollen",
+]
+
+
+class TrainingIn(Body):
+    training: TrainingCode
+    on: date
+
+
+class StaffTrainingOut(msgspec.Struct):
+    staff_id: str
+    name: str
+    service: str | None
+    active: bool
+    # training -> the days the person had it, oldest first
+    trainings: dict[str, list[date]]
+    held_baton_since: date | None
+
+
+class TrainingRegisterOut(msgspec.Struct):
+    items: list[StaffTrainingOut]
+
+
+class AttendanceLineOut(msgspec.Struct):
+    line: int
+    status: Literal["new", "recorded", "error"]
+    staff_id: str | None
+    name: str | None
+    training: str | None
+    on: date | None
+    field: str | None
+    error: str | None
+
+
+class AttendanceReportOut(msgspec.Struct):
+    recorded: bool  # whether the new rows were recorded (never with an error, never on dry_run)
+    new: int
+    already_recorded: int
+    errors: int
+    lines: list[AttendanceLineOut]
+
+
+class TrainingShareOut(msgspec.Struct):
+    municipality: str
+    sector: str
+    service: str
+    indicator: str
+    numerator: int
+    denominator: int
+    share: float | None  # numerator / denominator, None when nobody is counted
+
+
+class TrainingSharesOut(msgspec.Struct):
+    on: date
+    items: list[TrainingShareOut]
+
+
+# --- the implementation plan (docs/api.md, "The implementation plan") -------------------
+
+PlanRhythm = Literal["kvartalsvis", "halvårlig", "årlig"]
+PlanStatus = Literal["not-started", "under-way", "done"]
+PlanPeriod = Annotated[str, Meta(pattern=r"^[0-9]{4}(-Q[1-4]|-H[12])?$")]
+
+
+class PlanRhythmIn(Body):
+    rhythm: PlanRhythm
+
+
+class PlanActivityIn(Body):
+    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    responsible: Annotated[str, Meta(min_length=1, max_length=100)]
+    due: date
+    # One or several of the municipality's services, or none with `all_services`.
+    services: Annotated[list[ServiceId], Meta(max_length=200)] = []
+    all_services: bool = False
+
+
+class PlanActivityOut(msgspec.Struct):
+    id: UUID
+    title: str
+    responsible: str
+    due: date
+    all_services: bool
+    services: list[str]  # the services it applies to now
+
+
+class PlanOut(msgspec.Struct):
+    municipality: str
+    rhythm: PlanRhythm
+    current_period: str
+    activities: list[PlanActivityOut]
+
+
+class PlanReportIn(Body):
+    activity: UUID
+    period: PlanPeriod
+    status: PlanStatus
+    note: Annotated[str, Meta(max_length=500)] = ""
+    # The reporting leader's own service; by default the one of their token.
+    service: ServiceId | None = None
+
+
+class PlanUnitsOut(msgspec.Struct):
+    """The services under each status, and how many."""
+
+    not_started: list[str]
+    under_way: list[str]
+    done: list[str]
+    not_reported: list[str]
+    counts: dict[str, int]
+
+
+class PlanOverviewLineOut(msgspec.Struct):
+    activity: PlanActivityOut
+    units: PlanUnitsOut
+
+
+class PlanOverviewOut(msgspec.Struct):
+    municipality: str
+    rhythm: PlanRhythm
+    period: str
+    items: list[PlanOverviewLineOut]
+# --- the staff survey (docs/api.md, "Staff survey") ------------------------------------
+
+ScaleAnswer = Annotated[int, Meta(ge=1, le=4)]
+
+
+class SurveyRoundIn(Body):
+    municipality: Municipality
+    services: ServiceList
+    opens_on: date
+    closes_on: date
+    asks_role: bool = False
+
+
+class SurveyCodesIn(Body):
+    service: ServiceId
+    # None: one code for each active staff member of the service
+    count: Annotated[int, Meta(ge=1, le=2000)] | None = None
+
+
+class SurveyAnswerIn(Body):
+    """One answer; a driver's or result item's None is "vet ikke"."""
+
+    code: Annotated[str, Meta(min_length=1, max_length=40)]
+    level_of_use: Annotated[int, Meta(ge=1, le=8)]
+    drivers: dict[str, ScaleAnswer | None]
+    results: dict[str, ScaleAnswer | None]
+    role: Literal["medarbeider", "leder"] | None = None
+
+
+class SurveyServiceOut(msgspec.Struct):
+    service: str
+    name: str
+    sector: str
+    invited: int  # codes issued
+    answered: int
+
+
+class SurveyRoundOut(msgspec.Struct):
+    id: UUID
+    municipality: str
+    opens_on: date
+    closes_on: date
+    asks_role: bool
+    status: Literal["waiting", "open", "closed"]
+    invited: int
+    answered: int
+    services: list[SurveyServiceOut]
+
+
+class SurveyRoundListOut(msgspec.Struct):
+    items: list[SurveyRoundOut]
+
+
+class SurveyCodesOut(msgspec.Struct):
+    """The new codes, shown this once: they are not stored anywhere."""
+
+    round_id: UUID
+    service: str
+    codes: list[str]
+
+
+# --- the survey's results and the activity indicators, protected --------------------
+# (docs/api.md, "Survey results"). `null` is a hidden figure, or one there is nothing
+# to show for; the rules are in projections/survey_results.py and projections/training.py.
+
+Hidden = Meta(description="null: hidden (too few in the group, or it could be worked out)")
+
+
+class SurveyResultsRoundOut(msgspec.Struct):
+    """A closed round whose results the caller may read. `answered` is `null` when the
+    whole round has fewer answers than the minimum."""
+
+    id: UUID
+    municipality: str
+    opens_on: date
+    closes_on: date
+    invited: int  # codes issued
+    answered: Annotated[int | None, Hidden]
+
+
+class SurveyResultsRoundListOut(msgspec.Struct):
+    items: list[SurveyResultsRoundOut]
+
+
+class LevelsOut(msgspec.Struct):
+    """The Levels of Use: answers at levels 1..8, their median, mode(s) and mean."""
+
+    counts: Annotated[list[int], Meta(description="answers at levels 1, 2, .., 8")]
+    median: float
+    modes: list[int]
+    mean: float
+
+
+class CorrelationOut(msgspec.Struct):
+    """Spearman's rho between the Levels of Use and a driver, over the answers that
+    rate the driver, with its two-sided p-value and a 95 % interval (Fisher's z)."""
+
+    rho: float
+    n: int
+    p_value: float
+    exact: Annotated[bool, Meta(description="true: a permutation test; false: the t-approximation")]
+    low: Annotated[float | None, Meta(description="null: fewer than 4 pairs, or rho is ±1")]
+    high: float | None
+
+
+class DriverOut(msgspec.Struct):
+    counts: Annotated[list[int], Meta(description="answers 1, 2, 3, 4")]
+    dont_know: int
+    correlation: Annotated[CorrelationOut | None, Meta(
+        description="null: too few pairs, no variation, or the Levels of Use hidden")]
+
+
+class ResultItemOut(msgspec.Struct):
+    """A result item: the share answering 3 or 4 of those who answered 1-4, with its
+    Wilson 95 % interval."""
+
+    good: int
+    answered: int  # answered 1-4
+    dont_know: int
+    share: Annotated[float | None, Meta(description="null: nobody answered 1-4")]
+    low: float | None
+    high: float | None
+
+
+class GroupResultOut(msgspec.Struct):
+    """A unit (`service`), a sector (`service` `all`) or the municipality (`sector` and
+    `service` `all`). With `answered` `null` the group's figures are all hidden."""
+
+    sector: str
+    service: str
+    invited: int
+    answered: Annotated[int | None, Hidden]
+    response_rate: Annotated[float | None, Meta(
+        description="answered / invited; null when hidden or no code was issued")]
+    levels: Annotated[LevelsOut | None, Hidden]
+    drivers: Annotated[dict[str, DriverOut | None], Meta(
+        description="by driver code; null: hidden")]
+    results: Annotated[dict[str, ResultItemOut | None], Meta(
+        description="by result item code; null: hidden")]
+
+
+class SurveyResultsOut(msgspec.Struct):
+    round: SurveyResultsRoundOut
+    minimum: Annotated[int, Meta(description="the fewest answers a group needs to be shown")]
+    groups: list[GroupResultOut]
+
+
+class SurveyComparisonOut(msgspec.Struct):
+    """Two closed rounds of one municipality, the earlier first."""
+
+    earlier: SurveyResultsOut
+    later: SurveyResultsOut
+
+
+class ActivityIndicatorOut(msgspec.Struct):
+    municipality: str
+    sector: str
+    service: str
+    indicator: str
+    numerator: Annotated[int | None, Hidden]
+    denominator: Annotated[int | None, Hidden]
+    share: Annotated[float | None, Meta(
+        description="numerator / denominator to four decimals, where both are shown")]
+
+
+class ActivityIndicatorsOut(msgspec.Struct):
+    municipality: str
+    on: date
+    minimum: int
+    items: list[ActivityIndicatorOut]

@@ -36,7 +36,7 @@ from stafettlogg.web.pages import words
 from stafettlogg.web.pages.auth import Viewer, require_role
 from stafettlogg.web.pages.forms import REQUIRED, FormInvalid, FormState, parse
 
-ROLE_ORDER = ("worker", "coordinator", "evaluator", "admin")
+ROLE_ORDER = ("worker", "coordinator", "leader", "evaluator", "admin")
 DONE = {
     "registrert": "Tjenesten er registrert.",
     "nytt-navn": "Tjenesten har fått nytt navn.",

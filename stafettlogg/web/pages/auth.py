@@ -84,11 +84,14 @@ def safe_next(path: str | None) -> str:
 
 
 def home_of(member: StaffMember) -> str:
-    """Where a staff member starts: their cases, the statistics or the admin pages."""
+    """Where a staff member starts: their cases, the statistics, the training register
+    (a unit leader) or the admin pages."""
     if {"worker", "coordinator"} & set(member.roles):
         return "/saker"
     if "evaluator" in member.roles:
         return "/statistikk"
+    if "leader" in member.roles and member.service:
+        return "/opplaering"
     if "admin" in member.roles:
         return "/admin"
     return "/"

@@ -83,6 +83,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
         who, c, t, reason=b.reason, **o), target=True),
     Command("tjeneste", s.ParticipantIn, lambda a, who, c, b, t, o: a.add_participant(
         who, c, service=b.service, user=b.user, **o)),
+    Command("lovhjemmel", s.StatutorySharingIn, lambda a, who, c, b, t, o: a.bring_in_by_law(
+        who, c, service=b.service, basis=b.basis, reason=b.reason, **o), groups=("basis",)),
     Command("tjeneste-ut", None, lambda a, who, c, b, t, o: a.remove_participant(
         who, c, service=who.service or "", **o), leaves_the_case=True),
     Command("stafett", s.HandoverIn, lambda a, who, c, b, t, o: a.request_handover(

@@ -119,7 +119,10 @@ async def family_oidc_callback(request: Request[Any, Any, Any], state: State, ap
         child_id=str(person.child_id) if person.child_id else None,
         csrf=new_secret(), signed_in_at=datetime.now(UTC))
     session_id = await sessions.start_family(request.cookies.get(FAMILY_COOKIE), session)
-    redirect = Redirect("/familie/saker", status_code=303)
+    # A guardian signing in for the first time is asked about notices (pages/notices.py).
+    first = await off_loop(app.should_ask_about_notices, person)
+    redirect = Redirect("/familie/varsler?forste=1" if first else "/familie/saker",
+                        status_code=303)
     redirect.set_cookie(sessions.family_cookie(session_id))
     return redirect
 

@@ -1,6 +1,8 @@
 """The pages for staff, mounted beside the API: sign-in (pages/auth.py), case work
 (pages/cases.py), administration (pages/admin.py), the evaluators' statistics
-(pages/statistics.py) and the family's pages (pages/family.py), with what they share: the
+(pages/statistics.py), the training register (pages/training.py), the staff survey
+(pages/survey.py) and the family's
+pages (pages/family.py), with what they share: the
 signed-in `viewer`, the checked `form`,
 the sessions and the OIDC client (kept in the app's state by `staff_state`)."""
 
@@ -14,7 +16,10 @@ from litestar.stores.file import FileStore
 
 from stafettlogg.settings import Settings
 from stafettlogg.web.oidc import OidcClient
-from stafettlogg.web.pages import admin, auth, cases, family, statistics
+from stafettlogg.web.pages import (
+    admin, auth, cases, family, implementation_plan, implementation_results, notices,
+    statistics, survey, training,
+)
 from stafettlogg.web.sessions import Sessions
 
 
@@ -34,7 +39,9 @@ def staff_router() -> Router:
     return Router(
         path="/",
         route_handlers=[*auth.ROUTES, *cases.ROUTES, *admin.ROUTES, *statistics.ROUTES,
-                        *family.ROUTES],
+                        *family.ROUTES, *notices.ROUTES, *training.ROUTES,
+                        *implementation_plan.ROUTES, *survey.ROUTES,
+                        *implementation_results.ROUTES],
         dependencies={
             "viewer": Provide(auth.provide_viewer),
             "form": Provide(auth.provide_form),

@@ -22,8 +22,8 @@ SECTORS = {
     "bup": "BUP", "fastlege": "Fastlege", "annet": "Annet",
 }
 
-ROLES = {"worker": "Ansatt", "coordinator": "Koordinator", "evaluator": "Evaluator",
-         "admin": "Administrator"}
+ROLES = {"worker": "Ansatt", "coordinator": "Koordinator", "leader": "Enhetsleder",
+         "evaluator": "Evaluator", "admin": "Administrator"}
 
 PARTICIPANT_ROLES = {
     "owner": "opprettet saken", "participant": "deltar", "holder": "har stafettpinnen",
@@ -53,7 +53,8 @@ CONSENT_FORMS = {"oral": "Muntlig", "written": "Skriftlig", "digital": "Digitalt
 CONSENT_STATUS = {"active": "Gyldig", "expired": "Utløpt", "withdrawn": "Trukket tilbake"}
 
 # The role on a line of the access log, as the family's page says it.
-ACCESS_ROLES = {"worker": "Ansatt", "coordinator": "Koordinator", "admin": "Administrator",
+ACCESS_ROLES = {"worker": "Ansatt", "coordinator": "Koordinator", "leader": "Enhetsleder",
+                "admin": "Administrator",
                 "evaluator": "Evaluator", "guardian": "Foresatt", "child": "Ungdommen selv",
                 "none": "Stafettlogg (automatisk)"}
 
@@ -75,6 +76,14 @@ RESPONDENTS = {"guardian": "Foresatte", "child": "Barnet / ungdommen"}
 
 GUARDIAN_RELATIONS = {"mother": "Mor", "father": "Far", "other": "Annen foresatt"}
 
+# The statutory bases for bringing a service in without consent (domain.values).
+STATUTORY_BASES = {
+    "opplysningsplikt-barnevern":
+        "Opplysningsplikten til barnevernet (barnevernsloven § 13-2 og tjenestens egen lov)",
+    "avvergeplikt": "Avvergeplikten (straffeloven § 196)",
+    "annen-lovhjemmel": "Annen lovhjemmel (navngitt i begrunnelsen)",
+}
+
 LOG_KINDS = {
     "case-opened": "Saken ble opprettet",
     "guardian-recorded": "Foresatt registrert",
@@ -88,6 +97,7 @@ LOG_KINDS = {
     "consent-expired": "Samtykke utløpt",
     "service-joined": "Tjeneste med i saken",
     "service-left": "Tjeneste ute av saken",
+    "service-brought-in-by-law": "Tjeneste koblet inn uten samtykke, med lovhjemmel",
     "handover-requested": "Stafettpinnen sendt",
     "handover-accepted": "Stafettpinnen tatt imot",
     "handover-declined": "Stafettpinnen avslått",
@@ -112,6 +122,7 @@ ACCESS_ACTIONS = {
     "level0-step": "førte et steg på nivå 0", "change-level": "endret nivå",
     "register-consent": "registrerte et samtykke", "withdraw-consent": "trakk et samtykke",
     "add-participant": "tok med en tjeneste", "remove-participant": "tok ut en tjeneste",
+    "bring-in-by-law": "koblet inn en tjeneste uten samtykke, med lovhjemmel",
     "request-handover": "sendte stafettpinnen", "accept-handover": "tok imot stafettpinnen",
     "decline-handover": "avslo stafettpinnen", "cancel-handover": "trakk overleveringen",
     "appoint-coordinator": "oppnevnte koordinator", "release-coordinator": "fritok koordinator",
@@ -149,8 +160,36 @@ FIELD_LABELS = {
     "outcome": "Resultat", "respondent": "Hvem svarer", "score": "Svar",
     "_mål": "Hva skjemaet gjelder", "corrects": "Retter en tidligere innføring",
     "relation": "Relasjon til barnet", "national_id": "Fødselsnummer",
+    "basis": "Lovhjemmel",
     # The admin pages' forms.
     "id": "Id", "name": "Navn", "email": "E-post", "sector": "Sektor", "roles": "Roller",
     "municipalities": "Kommuner", "login": "Påloggings-id", "login.subject": "Påloggings-id",
     "active": "Aktiv",
 }
+
+
+# The notices (pages/notices.py): the system's step that records consents that ran out,
+# and the choice's field.
+ACCESS_ACTIONS["expire-consents"] = "registrerte samtykker som har gått ut"
+FIELD_LABELS["choice"] = "Varsler"
+
+
+# The training register (pages/training.py): each training's short name, as the
+# register's column headings say it (the full names are training_commands.TRAINING_NAMES),
+# and the fields of its forms.
+TRAINING_SHORT = {
+    "handlingsveileder": "Handlings\u00adveilederen",
+    "tegn-og-signaler": "Tegn og signaler",
+    "ta-opp-bekymring": "Ta opp bekymring",
+    "tilpasse-oppfolging": "Tilpasse oppfølging",
+    "tjenester-og-arenaer": "Tjenester og arenaer",
+    "stafettloggen": "Stafett\u00adloggen",
+    "stafettholderrollen": "Stafettholder\u00adrollen",
+}
+FIELD_LABELS.update({"training": "Opplæring", "on": "Dato", "file": "Fil",
+                     "dato": "Dato", "kommune": "Kommune"})
+
+# The implementation plan (pages/implementation_plan.py): the fields of its forms.
+FIELD_LABELS.update({"title": "Aktivitet", "responsible": "Ansvarlig", "due": "Frist",
+                     "rhythm": "Rapporteres", "status": "Status", "merknad": "Merknad",
+                     "periode": "Periode"})
