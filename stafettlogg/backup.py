@@ -272,8 +272,9 @@ def _pg_tool(name: str) -> str:
 
 
 def _pg_env(settings: Settings) -> dict[str, str]:
-    """The tools' environment: the password through PGPASSWORD, never on a command line."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    """The tools' environment: the password through PGPASSWORD, never on a command line
+    (the other PG* variables, such as PGSSLMODE or PGPASSFILE, are left as they are)."""
+    env = dict(os.environ)
     password = settings.postgres_address.password
     if password:
         env["PGPASSWORD"] = password
@@ -346,14 +347,16 @@ def _backup_postgres(settings: Settings, keys: KeyFile, out: Path, now: datetime
     with tempfile.TemporaryDirectory(prefix="stafettlogg-backup-") as tmp:
         dump = Path(tmp) / PG_DUMP_MEMBER
         with _pg_connect(settings) as conn:
-            # One snapshot for the positions and the dump: the same moment.
+            # One snapshot for the positions and the dump: the same moment. (Autocommit,
+            # so that this BEGIN is the transaction's own, not psycopg's implicit one.)
+            conn.autocommit = True
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             (snapshot,) = conn.execute("SELECT pg_export_snapshot()").fetchone()
             manifest["positions"] = _pg_positions(conn, schema, keys_here)
             _run_tool([pg_dump, *_pg_connection_args(settings), "--format=custom",
                        f"--schema={schema}", f"--snapshot={snapshot}", f"--file={dump}",
                        settings.postgres_address.dbname], settings, "pg_dump")
-            conn.rollback()
+            conn.execute("COMMIT")
         manifest["files"].append({"role": "database", "name": PG_DUMP_MEMBER,
                                   "bytes": dump.stat().st_size, "sha256": _sha256(dump)})
         _write_archive(out, manifest, [(PG_DUMP_MEMBER, dump)])
