@@ -4,6 +4,8 @@
     stafettlogg demo [--seed N] [--children N]
     stafettlogg token --sub ID --name NAME --role ROLE [--role ...]
                       [--service SID] --municipality NNNN [--municipality ...]
+    stafettlogg backup FILE
+    stafettlogg restore FILE [--force]
 
 Configuration comes from the `STAFETTLOGG_*` environment variables (see
 `stafettlogg/settings.py`). Errors are one line on stderr, never a traceback:
@@ -278,6 +280,50 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- backup and restore -------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """One archive of the store while the service runs; the key file never in it."""
+    from pathlib import Path
+
+    from stafettlogg.backup import BackupError, backup
+
+    try:
+        report = backup(settings, Path(args.file), now=datetime.now(UTC))
+    except BackupError as exc:
+        raise CommandError(f"backup: {exc}") from None
+    manifest = report.manifest
+    positions = manifest["positions"]
+    for note in report.notes:
+        _error(f"backup: merk: {note}")
+    print(
+        f"Sikkerhetskopi skrevet til {report.path} ({manifest['backend']}, hendelser til"
+        f" nr. {positions.get('events', 0)}, nøkkelfil {manifest['key_file_fingerprint'][:12]}…)."
+        f" Nøkkelfilen {settings.key_file} er ikke med: ta vare på den et annet sted."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Put a backup back into an empty data directory (or schema) and catch up the views."""
+    from pathlib import Path
+
+    from stafettlogg.backup import BackupError, restore
+
+    try:
+        report = restore(settings, Path(args.file), force=args.force)
+    except BackupError as exc:
+        raise CommandError(f"restore: {exc}") from None
+    rebuilt = f"; gjenoppbygget {', '.join(report.rebuilt)}" if report.rebuilt else ""
+    print(
+        f"Gjenopprettet fra {args.file} (tatt {report.manifest['created_at']}):"
+        f" {report.events} hendelser, visningene tatt igjen med {report.caught_up}"
+        f" hendelser{rebuilt}. Tjenesten kan startes."
+    )
+    return 0
+
+
 # --- parsing ----------------------------------------------------------------------
 
 
@@ -371,6 +417,22 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = actions.add_parser("rebuild", help="rebuild views from the first event")
     rebuild.add_argument("--view", help="only this view (default: all)")
     rebuild.set_defaults(handler=cmd_rebuild)
+
+    backup = commands.add_parser(
+        "backup", help="write a consistent backup of the store to FILE (the key file apart)"
+    )
+    backup.add_argument("file", metavar="FILE", help="the archive to write (a .tar.gz)")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser(
+        "restore", help="restore a backup into an empty data directory or schema"
+    )
+    restore.add_argument("file", metavar="FILE", help="an archive made by `stafettlogg backup`")
+    restore.add_argument(
+        "--force", action="store_true",
+        help="replace the store that is there (stop the service first)",
+    )
+    restore.set_defaults(handler=cmd_restore)
     return parser
 
 
