@@ -92,7 +92,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
         # reaches this process without a restart (stafettlogg/key_rotation.py).
         self.key_watch = KeyFileWatch(settings.key_file, KeyFile.load_or_create(settings.key_file))
         started_with = self.key_watch.current()
-        self.blind_index = BlindIndex(started_with.index_key)
+        self.blind_index = BlindIndex(started_with.index_key, started_with.old_index_keys)
         self.backend = backend_for(settings)
         # Loading, saving and retrying: every command goes through it.
         self.uow = self.construct_unit_of_work()
@@ -496,7 +496,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
                     "Tjenesten betjener flere kommuner: oppgi barnets kommune.",
                 )
             municipality = service.municipalities[0]
-        child_id = self.blind_index.child_id(
+        child_id = self.known_child_id(
             national_id=number, name=child_name, birth_date=birth_date
         ) or self.new_id()
         case_id = self.new_id()
@@ -548,6 +548,24 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
             return Outcome(case), changed
 
         return self.uow.retrying(child_id, attempt)
+
+    def known_child_id(
+        self, *, national_id: str | None, name: str, birth_date: date | None
+    ) -> UUID | None:
+        """The child's id by the blind index; after `keys rotate index`, the id under an
+        older key when the child is known by it (aggregate ids are never renamed)."""
+        variants = self.blind_index.variants()
+        ids = [v.child_id(national_id=national_id, name=name, birth_date=birth_date)
+               for v in variants]
+        if ids[0] is None or len(ids) == 1:
+            return ids[0]
+        for candidate in ids:
+            try:
+                self.uow.load(Child, candidate)  # type: ignore[arg-type]
+            except AggregateNotFoundError:
+                continue
+            return candidate
+        return ids[0]
 
     def forget_child(self, case_id: UUID) -> None:
         """Delete the child's data key: every sealed field of the child becomes unreadable."""

@@ -322,8 +322,15 @@ class BlindIndex:
     """Keyed hashes (HMAC-SHA256) for looking up a child, or a staff member by their
     login, without storing who it is."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, old_keys: tuple[bytes, ...] = ()) -> None:
         self._key = key
+        self._old_keys = old_keys
+
+    def variants(self) -> list[BlindIndex]:
+        """The index under the current key, then under each older key (after `keys
+        rotate index`): a lookup tries each, since what was indexed before a rotation
+        stays indexed with the key of its time."""
+        return [self, *(BlindIndex(key) for key in self._old_keys)]
 
     def _digest(self, purpose: bytes, value: str) -> bytes:
         return hmac.new(self._key, purpose + b"\x00" + value.encode(), hashlib.sha256).digest()
