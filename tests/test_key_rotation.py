@@ -18,7 +18,7 @@ from stafettlogg.application import Stafettlogg
 from stafettlogg.key_rotation import rotate_index, rotate_master, rotate_store
 from domain import errors
 from stafettlogg.keys import BlindIndex, KeyFile, KeyFileError
-from tests.conftest import ADMIN, KARI, PER, T0, Backend, settings_for
+from tests.conftest import ADMIN, KARI, PER, T0, Backend, register_services, settings_for
 from tests.test_persistence import (
     CHILD_NAME,
     FREE_TEXTS,
@@ -296,3 +296,42 @@ def test_index_rotation_keeps_every_lookup_and_indexes_new_values_with_the_new_k
             national_id=None, name="Siri Dahl", birth_date=date(2021, 1, 5))
     finally:
         reopened.close()
+
+
+def test_the_command_rotates_and_says_what_it_did(tmp_path: Path) -> None:
+    from tests.test_cli import run_cli
+
+    data_dir = tmp_path / "var"
+    missing = run_cli(data_dir, "keys", "rotate", "master")
+    assert missing.returncode == 1 and "finnes ikke" in missing.stderr
+    app = Stafettlogg(settings_for(data_dir))
+    register_services(app)
+    _second_case(app)
+    app.close()
+    before = KeyFile.load(data_dir / "keys.json")
+
+    done = run_cli(data_dir, "keys", "rotate", "master", "--keep-old")
+    assert done.returncode == 0, done.stderr
+    assert "1 barnenøkler pakket inn på nytt" in done.stdout
+    assert "lagt til side" in done.stdout
+    assert KeyFile.load(data_dir / "keys.json").master_key != before.master_key
+    for which in ("store", "index", "token"):
+        rotated = run_cli(data_dir, "keys", "rotate", which)
+        assert rotated.returncode == 0, rotated.stderr
+    wrong = run_cli(data_dir, "keys", "rotate", "store", "--grace", "5")
+    assert wrong.returncode == 2 and "--grace gjelder bare token" in wrong.stderr
+    after = KeyFile.load(data_dir / "keys.json")
+    assert after.old_store_cipher_keys == (before.store_cipher_key,)
+    assert after.old_index_keys == (before.index_key,)
+    assert after.token_secret != before.token_secret
+    app = Stafettlogg(settings_for(data_dir))
+    try:
+        assert [c.name for c in map(app.child_details, _case_ids(app))] == [SECOND_CHILD]
+    finally:
+        app.close()
+
+
+def _case_ids(app: Stafettlogg) -> list[UUID]:
+    app.read_models.catch_up()
+    return [UUID(row[0]) for row in app.read_models.views.read(
+        "SELECT case_id FROM cv_cases", ())]
