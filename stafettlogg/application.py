@@ -35,7 +35,7 @@ from stafettlogg.case_commands import SHREDDED, CaseCommands
 from stafettlogg.case_reads import CaseReads
 from stafettlogg.family_reads import FamilyReads
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
-from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, Sealer
+from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, KeyFileWatch, Sealer
 from stafettlogg.mapper import MsgspecMapper
 from stafettlogg.notice_commands import NoticeCommands
 from stafettlogg.notices import NoticeSender
@@ -88,8 +88,11 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
         # A closed survey round's results, worked out once (survey_commands.py).
         self.survey_results_cache: dict[UUID, Any] = {}
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.keys = KeyFile.load_or_create(settings.key_file)
-        self.blind_index = BlindIndex(self.keys.index_key)
+        # The key file as it is now: a rotation of the master key or the token secret
+        # reaches this process without a restart (stafettlogg/key_rotation.py).
+        self.key_watch = KeyFileWatch(settings.key_file, KeyFile.load_or_create(settings.key_file))
+        started_with = self.key_watch.current()
+        self.blind_index = BlindIndex(started_with.index_key, started_with.old_index_keys)
         self.backend = backend_for(settings)
         # Loading, saving and retrying: every command goes through it.
         self.uow = self.construct_unit_of_work()
@@ -108,7 +111,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
                 factory.close()
             raise
         try:
-            self.backend.check_key_file(self, self.keys.fingerprint)
+            self.backend.check_key_file(self, started_with)
             self.key_store = self._open_key_store(settings)
             self.sealer = Sealer(self.key_store)
             # Read models fed from the notification log, and the statistics released
@@ -133,8 +136,11 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
     def _persistence_env(self) -> dict[str, str]:
         return {
             **self.backend.persistence_env(),
-            "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+            # AES-GCM with the key ring of `keys rotate store` (stafettlogg/keys.py).
+            "CIPHER_TOPIC": "stafettlogg.keys:KeyRingCipher",
             "CIPHER_KEY": self.keys.store_cipher_key_b64,
+            "CIPHER_OLD_KEYS": self.keys.old_store_cipher_keys_b64,
+            "CIPHER_KEY_FILE": str(self.settings.key_file),
             "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
             "AGGREGATE_CACHE_MAXSIZE": "2000",
             "IS_SNAPSHOTTING_ENABLED": "y",
@@ -142,7 +148,13 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
 
     def _open_key_store(self, settings: Settings) -> ChildKeyStore:
         """The children's keys, where the backend keeps them."""
-        return open_key_store(self.backend, self, self.keys.master_key)
+        return open_key_store(self.backend, self, self.keys,
+                              reload=lambda: self.key_watch.current().master_keys())
+
+    @property
+    def keys(self) -> KeyFile:
+        """The key file as it is now (read again after a rotation)."""
+        return self.key_watch.current()
 
     def view_database(self) -> Any:
         """Where the views live: a SQLite path, or the event store's PostgreSQL database."""
@@ -484,7 +496,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
                     "Tjenesten betjener flere kommuner: oppgi barnets kommune.",
                 )
             municipality = service.municipalities[0]
-        child_id = self.blind_index.child_id(
+        child_id = self.known_child_id(
             national_id=number, name=child_name, birth_date=birth_date
         ) or self.new_id()
         case_id = self.new_id()
@@ -536,6 +548,24 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
             return Outcome(case), changed
 
         return self.uow.retrying(child_id, attempt)
+
+    def known_child_id(
+        self, *, national_id: str | None, name: str, birth_date: date | None
+    ) -> UUID | None:
+        """The child's id by the blind index; after `keys rotate index`, the id under an
+        older key when the child is known by it (aggregate ids are never renamed)."""
+        variants = self.blind_index.variants()
+        ids = [v.child_id(national_id=national_id, name=name, birth_date=birth_date)
+               for v in variants]
+        if ids[0] is None or len(ids) == 1:
+            return ids[0]
+        for candidate in ids:
+            try:
+                self.uow.load(Child, candidate)  # type: ignore[arg-type]
+            except AggregateNotFoundError:
+                continue
+            return candidate
+        return ids[0]
 
     def forget_child(self, case_id: UUID) -> None:
         """Delete the child's data key: every sealed field of the child becomes unreadable."""

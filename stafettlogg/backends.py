@@ -10,9 +10,10 @@ backend and never looks at `settings.backend` itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from stafettlogg.keys import ChildKeyStore, KeyFileError
+from stafettlogg.keys import ChildKeyStore, KeyFile, KeyFileError
 from stafettlogg.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -29,8 +30,9 @@ class Backend(Protocol):
     def persistence_env(self) -> dict[str, str]:
         """The event store's part of eventsourcing's environment."""
 
-    def check_key_file(self, app: Application[Any], fingerprint: str) -> None:
-        """Refuse a key file that is not the one the store was made with."""
+    def check_key_file(self, app: Application[Any], keys: KeyFile) -> None:
+        """Refuse a key file that is not the one the store was made with (or the one
+        a rotation made in its place)."""
 
     def datastore(self, app: Application[Any]) -> Any:
         """The event store's PostgreSQL datastore, or None."""
@@ -49,13 +51,19 @@ def backend_for(settings: Settings) -> Backend:
     return PostgresBackend(settings) if settings.backend == "postgres" else SqliteBackend(settings)
 
 
-def open_key_store(backend: Backend, app: Application[Any], master_key: bytes) -> ChildKeyStore:
+def open_key_store(
+    backend: Backend, app: Application[Any], keys: KeyFile,
+    reload: Callable[[], list[bytes]] | None = None,
+) -> ChildKeyStore:
     """The children's keys: a SQLite file, or a PostgreSQL table every process sees
-    (the event store's database, or another one, so that keys are kept apart)."""
+    (the event store's database, or another one, so that keys are kept apart).
+    `reload` reads the key file's master keys again (after a rotation elsewhere)."""
     settings = backend.settings
     address = settings.key_store_address
+    masters = keys.master_keys()
     if address is None:
-        return ChildKeyStore(settings.key_store, master_key)
+        return ChildKeyStore(settings.key_store, masters, reload=reload,
+                             key_file=settings.key_file)
     from stafettlogg.postgres import PostgresKeyTable, datastore_for
 
     shared = backend.datastore(app)
@@ -69,7 +77,12 @@ def open_key_store(backend: Backend, app: Application[Any], master_key: bytes) -
             datastore.close()
             raise
     # Another process may delete a key (forget_child): look again after a while.
-    return ChildKeyStore(table, master_key, cache_seconds=KEY_CACHE_SECONDS_SHARED)
+    try:
+        return ChildKeyStore(table, masters, cache_seconds=KEY_CACHE_SECONDS_SHARED,
+                             reload=reload, key_file=settings.key_file)
+    except BaseException:
+        table.close()
+        raise
 
 
 class SqliteBackend:
@@ -85,8 +98,9 @@ class SqliteBackend:
             "SQLITE_LOCK_TIMEOUT": "30",
         }
 
-    def check_key_file(self, app: Application[Any], fingerprint: str) -> None:
-        """A wrong key file cannot open the store's events at all: nothing to check."""
+    def check_key_file(self, app: Application[Any], keys: KeyFile) -> None:
+        """A wrong key file cannot open the store's events at all, and the key store
+        refuses a retired master key: nothing more to check."""
 
     def datastore(self, app: Application[Any]) -> Any:
         return None
@@ -138,12 +152,13 @@ class PostgresBackend:
             "STATEMENT_TIMEOUT": str(pg.statement_timeout),
         }
 
-    def check_key_file(self, app: Application[Any], fingerprint: str) -> None:
+    def check_key_file(self, app: Application[Any], keys: KeyFile) -> None:
         """Processes share the database: one with a key file of its own is refused
-        at start, before it could write events that no other process can read."""
+        at start, before it could write events that no other process can read; so is
+        the key file a rotation replaced."""
         from stafettlogg.postgres import check_key_file
 
-        if not check_key_file(self.datastore(app), fingerprint):
+        if not check_key_file(self.datastore(app), keys.fingerprint, keys.replaces):
             msg = (
                 f"nøkkelfilen {self.settings.key_file} er ikke den databasen ble laget med;"
                 " bruk den samme nøkkelfilen i alle prosesser"

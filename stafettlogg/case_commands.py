@@ -49,6 +49,7 @@ class CaseCommands:
         def _open(self, child_id: UUID, sealed: bytes | None) -> str | None: ...
         def get_case(self, case_id: UUID) -> Case: ...
         def require_active_member(self, user: str, service_id: str, field: str) -> Any: ...
+        def guardian_login(self, national_id: str) -> str: ...
 
     def _seal(self, case: Case, text: str | None, field: str, *, required: bool = True) -> Any:
         if text is None or not text.strip():
@@ -108,12 +109,13 @@ class CaseCommands:
         """The holder records a guardian: the name and fødselsnummer sealed with the
         child's key, the number also as a blind index (to be found at sign-in)."""
         number = checked_national_id(national_id, "national_id")
+        login = self.guardian_login(number) if number else None
 
         def command(c: Case, now: datetime) -> UUID:
             return c.record_guardian(
                 actor, name=self._seal(c, name, "name"), relation=relation,
                 national_id=self._seal(c, number, "national_id", required=False),
-                login=self.blind_index.of_guardian(number) if number else None, at=now,
+                login=login, at=now,
             )
 
         return self._change_case(actor, case_id, "record-guardian", command, **options)

@@ -6,6 +6,7 @@
                       [--service SID] --municipality NNNN [--municipality ...]
     stafettlogg backup FILE
     stafettlogg restore FILE [--force]
+    stafettlogg keys rotate master|store|index|token [--keep-old] [--grace MINUTES]
 
 Configuration comes from the `STAFETTLOGG_*` environment variables (see
 `stafettlogg/settings.py`). Errors are one line on stderr, never a traceback:
@@ -324,6 +325,58 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- keys -------------------------------------------------------------------------
+
+
+def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    """Rotate one key of the key file (docs/operations.md, "Keys and their rotation")."""
+    from datetime import timedelta
+
+    from stafettlogg import key_rotation
+
+    if args.grace and args.which != "token":
+        raise CommandError("keys rotate: --grace gjelder bare token", EXIT_USAGE)
+    if not settings.key_file.exists():
+        raise CommandError(f"keys rotate: nøkkelfilen {settings.key_file} finnes ikke")
+    try:
+        if args.which == "master":
+            done = key_rotation.rotate_master(settings, keep_old=args.keep_old)
+        elif args.which == "store":
+            done = key_rotation.rotate_store(settings, keep_old=args.keep_old)
+        elif args.which == "index":
+            done = key_rotation.rotate_index(settings, keep_old=args.keep_old)
+        else:
+            done = key_rotation.rotate_token(
+                settings, grace=timedelta(minutes=args.grace), keep_old=args.keep_old
+            )
+    except key_rotation.RotationError as exc:
+        raise CommandError(f"keys rotate {args.which}: {exc}") from None
+    lines = {
+        "master": f"Hovednøkkelen er byttet: {done.rewrapped} barnenøkler pakket inn på nytt.",
+        "store": "Hendelseslagerets nøkkel er byttet: nye hendelser krypteres med den nye"
+                 " nøkkelen etter omstart; eldre hendelser åpnes med den gamle.",
+        "index": "Indeksnøkkelen er byttet: nye oppslag lagres med den nye nøkkelen;"
+                 " det som er lagret før, finnes med den gamle.",
+        "token": "Tokenhemmeligheten er byttet: " + (
+            f"gamle tokener godtas i {args.grace} minutter til."
+            if args.grace else "gamle tokener avvises."),
+    }
+    print(lines[args.which])
+    if done.kept_old_file is not None:
+        print(f"Den gamle nøkkelfilen er lagt til side: {done.kept_old_file}")
+    return 0
+
+
+def _minutes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ikke et heltall: {text!r}") from None
+    if not 0 <= value <= 7 * 24 * 60:
+        raise argparse.ArgumentTypeError("minutter må være 0-10080 (en uke)")
+    return value
+
+
 # --- parsing ----------------------------------------------------------------------
 
 
@@ -433,6 +486,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace the store that is there (stop the service first)",
     )
     restore.set_defaults(handler=cmd_restore)
+
+    keys = commands.add_parser("keys", help="the key file's keys")
+    key_actions = keys.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    key_actions.required = True
+    rotate = key_actions.add_parser(
+        "rotate", help="rotate one key (docs/operations.md, Keys and their rotation)"
+    )
+    rotate.add_argument(
+        "which", choices=("master", "store", "index", "token"),
+        help="master: wrap every child key again; store: new events under a new key;"
+             " index: a new blind-index key; token: a new token secret",
+    )
+    rotate.add_argument(
+        "--keep-old", action="store_true",
+        help="keep the old key file beside the new one (KEYFILE.<time>.old)",
+    )
+    rotate.add_argument(
+        "--grace", type=_minutes, default=0, metavar="MINUTES",
+        help="token only: accept tokens of the old secret for this many minutes (default 0)",
+    )
+    rotate.set_defaults(handler=cmd_keys_rotate)
     return parser
 
 

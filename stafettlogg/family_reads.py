@@ -80,6 +80,8 @@ class FamilyReads:
         def _child_age(self, case: Case, on: Any) -> int | None: ...
         def _log_read(self, actor: Actor, case_id: UUID, action: str, at: datetime) -> None: ...
         def child_details(self, case_id: UUID) -> Any: ...
+        def known_child_id(self, *, national_id: str | None, name: str,
+                           birth_date: Any) -> UUID | None: ...
         def case_log(self, case_id: UUID) -> list[LogEntryView]: ...
         def _change_case(self, actor: Actor, case_id: UUID, action: str, command: Any,
                          **options: Any) -> Any: ...
@@ -90,10 +92,21 @@ class FamilyReads:
     def family_person(self, national_id: str) -> FamilyPerson:
         """The hashes a family member is known by, from the `pid` of their sign-in."""
         return FamilyPerson(
-            guardian_login=self.blind_index.of_guardian(national_id),
-            child_id=self.blind_index.child_id(national_id=national_id, name="",
-                                               birth_date=None),
+            guardian_login=self.guardian_login(national_id),
+            child_id=self.known_child_id(national_id=national_id, name="", birth_date=None),
         )
+
+    def guardian_login(self, national_id: str) -> str:
+        """A guardian's blind index: after `keys rotate index`, the one under an older
+        key when the guardian is recorded by it, so that a guardian keeps one login."""
+        variants = self.blind_index.variants()
+        if len(variants) > 1:
+            self.read_models.catch_up()
+            for index in variants:
+                login = index.of_guardian(national_id)
+                if cases_of_guardian(self.read_models.views, login):
+                    return login
+        return variants[0].of_guardian(national_id)
 
     def _family_role(self, person: FamilyPerson, case: Case) -> tuple[str | None, Actor]:
         guardian = case.guardian_of(person.guardian_login)

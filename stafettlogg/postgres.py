@@ -431,7 +431,8 @@ class PostgresViews:
 
 
 class PostgresKeyTable:
-    """The children's wrapped data keys (`child_keys`), for `ChildKeyStore`."""
+    """The children's wrapped data keys (`child_keys`) and the master key they are
+    wrapped under (`child_key_master`), for `ChildKeyStore`."""
 
     def __init__(self, datastore: PostgresDatastore, *, owned: bool) -> None:
         self.datastore = datastore
@@ -444,23 +445,95 @@ class PostgresKeyTable:
                 "CREATE TABLE IF NOT EXISTS child_keys"
                 " (child_id TEXT PRIMARY KEY, wrapped BYTEA NOT NULL)"
             )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS child_key_master (id INTEGER PRIMARY KEY"
+                " CHECK (id = 1), current TEXT NOT NULL, following TEXT)"
+            )
 
-    def insert(self, child_id: str, wrapped: bytes) -> None:
-        _attempts(self.datastore, lambda conn: conn.execute(
-            "INSERT INTO child_keys (child_id, wrapped) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (child_id, wrapped),
-        ))
+    def _rows(self, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return _attempts(self.datastore, lambda conn: conn.cursor(row_factory=tuple_row).execute(
+            statement, params
+        ).fetchall())
+
+    def _count(self, statement: str, params: tuple[Any, ...]) -> int:
+        return _attempts(self.datastore, lambda conn: conn.execute(statement, params).rowcount)
+
+    def insert(self, child_id: str, wrapped: bytes, target: str) -> bool:
+        def work(conn: psycopg.Connection[Any]) -> bool:
+            with conn.transaction():
+                # Shares the row a rotation updates: a key is stored under the master
+                # key the store wraps under when it commits, never under a retired one.
+                row = conn.cursor(row_factory=tuple_row).execute(
+                    "SELECT COALESCE(following, current) FROM child_key_master FOR SHARE"
+                ).fetchone()
+                if row is None or row[0] != target:
+                    return False
+                conn.execute(
+                    "INSERT INTO child_keys (child_id, wrapped) VALUES (%s, %s)"
+                    " ON CONFLICT DO NOTHING",
+                    (child_id, wrapped),
+                )
+                return True
+
+        return _attempts(self.datastore, work)
 
     def get(self, child_id: str) -> bytes | None:
-        row = _attempts(self.datastore, lambda conn: conn.cursor(row_factory=tuple_row).execute(
-            "SELECT wrapped FROM child_keys WHERE child_id = %s", (child_id,)
-        ).fetchone())
-        return None if row is None else bytes(row[0])
+        rows = self._rows("SELECT wrapped FROM child_keys WHERE child_id = %s", (child_id,))
+        return None if not rows else bytes(rows[0][0])
 
     def delete(self, child_id: str) -> None:
-        _attempts(self.datastore, lambda conn: conn.execute(
-            "DELETE FROM child_keys WHERE child_id = %s", (child_id,)
-        ))
+        self._count("DELETE FROM child_keys WHERE child_id = %s", (child_id,))
+
+    def master_state(self) -> tuple[str, str | None] | None:
+        rows = self._rows("SELECT current, following FROM child_key_master", ())
+        return None if not rows else (rows[0][0], rows[0][1])
+
+    def start_master_state(self, current: str) -> None:
+        self._count(
+            "INSERT INTO child_key_master (id, current) VALUES (1, %s) ON CONFLICT DO NOTHING",
+            (current,),
+        )
+
+    def begin_master_rotation(self, current: str, following: str) -> bool:
+        return self._count(
+            "UPDATE child_key_master SET following = %s"
+            " WHERE current = %s AND (following IS NULL OR following = %s)",
+            (following, current, following),
+        ) == 1
+
+    def finish_master_rotation(self, current: str, following: str) -> bool:
+        return self._count(
+            "UPDATE child_key_master SET current = following, following = NULL"
+            " WHERE current = %s AND following = %s",
+            (current, following),
+        ) == 1
+
+    def first_key(self) -> tuple[str, bytes] | None:
+        rows = self._rows(
+            "SELECT child_id, wrapped FROM child_keys ORDER BY child_id LIMIT 1", ()
+        )
+        return None if not rows else (rows[0][0], bytes(rows[0][1]))
+
+    def keys_after(self, child_id: str, limit: int) -> list[tuple[str, bytes]]:
+        rows = self._rows(
+            "SELECT child_id, wrapped FROM child_keys WHERE child_id > %s"
+            " ORDER BY child_id LIMIT %s",
+            (child_id, limit),
+        )
+        return [(row[0], bytes(row[1])) for row in rows]
+
+    def rewrap(self, changes: list[tuple[str, bytes, bytes]]) -> int:
+        def work(conn: psycopg.Connection[Any]) -> int:
+            with conn.transaction():
+                return sum(
+                    conn.execute(
+                        "UPDATE child_keys SET wrapped = %s WHERE child_id = %s AND wrapped = %s",
+                        (new, child_id, old),
+                    ).rowcount
+                    for child_id, old, new in changes
+                )
+
+        return _attempts(self.datastore, work)
 
     def close(self) -> None:
         if self._owned:
@@ -470,11 +543,13 @@ class PostgresKeyTable:
 # --- the key file belongs to this database ---------------------------------------------
 
 
-def check_key_file(datastore: PostgresDatastore, digest: str) -> bool:
+def check_key_file(datastore: PostgresDatastore, digest: str, replaces: str | None = None) -> bool:
     """Record which key file the database was made with; False if it was another.
 
     Processes on several machines share one database: a process that made a key file
-    of its own would write events no other process can read."""
+    of its own would write events no other process can read. A key file made by
+    `stafettlogg keys rotate` names the one it `replaces`: the database moves on to
+    it (and from then on refuses the old one)."""
 
     def check(conn: psycopg.Connection[Any]) -> bool:
         with conn.transaction():
@@ -490,6 +565,9 @@ def check_key_file(datastore: PostgresDatastore, digest: str) -> bool:
             row = conn.cursor(row_factory=tuple_row).execute(
                 "SELECT digest FROM key_check WHERE name = 'key-file'"
             ).fetchone()
+            if row is not None and replaces is not None and row[0] == replaces:
+                conn.execute("UPDATE key_check SET digest = %s WHERE name = 'key-file'", (digest,))
+                return True
         return row is not None and row[0] == digest
 
     return _attempts(datastore, check)

@@ -166,7 +166,12 @@ class StaffCommands:
 
     def staff_by_login(self, subject: str) -> StaffMember | None:
         """The staff member who signs in with this subject (active or not)."""
-        return self._staff().by_login(self.blind_index.of_login(subject))
+        directory = self._staff()
+        for index in self.blind_index.variants():  # older keys after `keys rotate index`
+            member = directory.by_login(index.of_login(subject))
+            if member is not None:
+                return member
+        return None
 
     def require_active_member(self, user: str, service_id: str, field: str) -> StaffMember:
         return self._staff().require_active_member(user, service_id, field)
@@ -176,4 +181,11 @@ class StaffCommands:
             return None
         if not subject.strip() or len(subject) > 255:
             raise errors.InvalidValue("login.subject", "Påloggings-id-en må ha 1-255 tegn.")
-        return self.blind_index.of_login(subject.strip())
+        variants = self.blind_index.variants()
+        if len(variants) > 1:  # after `keys rotate index`: one login keeps one hash
+            directory = self._staff()
+            for index in variants:
+                known = index.of_login(subject.strip())
+                if directory.by_login(known) is not None:
+                    return known
+        return variants[0].of_login(subject.strip())

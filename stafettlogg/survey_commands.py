@@ -207,7 +207,9 @@ class SurveyCommands:
             survey = self.uow.load(SurveyRound, survey_round_id(letters[:TOKEN_LENGTH]))
         except AggregateNotFoundError:
             raise CodeNotValid() from None
-        return survey, self.blind_index.of_survey_code(letters)
+        hashes = [index.of_survey_code(letters) for index in self.blind_index.variants()]
+        # A code handed out before `keys rotate index` is kept under the older key.
+        return survey, next((h for h in hashes if h in survey.state.codes), hashes[0])
 
     def answer_survey(self, code: str, answer: SurveyAnswer, at: datetime | None = None) -> None:
         """Record an answer for a one-time code (no sign-in: the code is the right to

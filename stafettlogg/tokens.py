@@ -147,13 +147,7 @@ def verify_token(
         # PyJWT compares times with the real clock; with a given `now`, do it below.
         options.update(verify_exp=False, verify_iat=False, verify_nbf=False)
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            keys.token_secret,
-            algorithms=[algorithm],
-            audience=AUDIENCE,
-            options=options,
-        )
+        claims = _decode(token, keys.token_secrets(now or datetime.now(UTC)), algorithm, options)
     except jwt.ExpiredSignatureError:
         raise InvalidToken("tokenet er utløpt") from None
     except jwt.InvalidAudienceError:
@@ -181,6 +175,21 @@ def verify_token(
     except InvalidClaims as exc:
         raise InvalidToken(f"ugyldige claims: {exc}") from None
     return claims
+
+
+def _decode(
+    token: str, secrets: list[bytes], algorithm: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """The claims, with the signature checked against the current token secret, or
+    the previous one during its grace period after `keys rotate token`."""
+    for secret in secrets[:-1]:
+        try:
+            return jwt.decode(token, secret, algorithms=[algorithm], audience=AUDIENCE,
+                              options=options)
+        except jwt.InvalidSignatureError:
+            continue
+    return jwt.decode(token, secrets[-1], algorithms=[algorithm], audience=AUDIENCE,
+                      options=options)
 
 
 def _check_times(claims: Mapping[str, Any], now: datetime) -> None:

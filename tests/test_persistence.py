@@ -179,6 +179,12 @@ def test_the_store_cannot_be_read_without_its_key(
         with pytest.raises(KeyFileError, match="ikke den databasen ble laget med"):
             Stafettlogg(settings_for(data_dir))
         return
+    # The children's key store knows the master key its keys are wrapped under: a
+    # stranger's key file is refused at start.
+    with pytest.raises(KeyFileError, match="har ikke hovednøkkelen"):
+        Stafettlogg(settings_for(data_dir))
+    # And without the key store's check the events still cannot be read.
+    (data_dir / "child-keys.sqlite3").unlink()
     stranger = Stafettlogg(settings_for(data_dir))
     try:
         with pytest.raises(Exception, match="could not read stored event"):
