@@ -10,6 +10,7 @@ import io
 import re
 import zipfile
 from datetime import date
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -20,8 +21,10 @@ from domain import errors
 from domain.values import Actor
 from stafettlogg.application import Stafettlogg
 from stafettlogg.archive import NAMESPACE, package_of, schema
+from stafettlogg.settings import Settings
 from stafettlogg.web.pages import words
-from tests.conftest import KARI, PER
+from tests.conftest import KARI, PER, T0, register_services
+from tests.test_cli import run_cli
 
 KIM = Actor(user="kim", service="hs-lyngdal", roles=frozenset({"worker", "coordinator"}),
             municipalities=frozenset({"4225"}))
@@ -173,3 +176,63 @@ def test_an_open_case_has_no_package_yet(app: Stafettlogg) -> None:
         app.archive_record(KARI, case.id)
     assert refused.value.code == "case-not-closed"
     assert not app.case_page(KARI, case.id).archive
+
+
+# --- stafettlogg archive export (SQLite, through the real command) ---------------------
+
+
+def test_archive_export_writes_the_packages_of_the_cases_closed_in_the_period(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "var"
+    app = Stafettlogg(Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data)}), clock=lambda: T0)
+    try:
+        register_services(app)
+        case_id = closed_case(app)
+        still_open = app.open_case(KARI, child_name="Ikke Ferdig", birth_date=date(2020, 1, 1),
+                                   national_id=None, concern="Vi følger med.").id
+    finally:
+        app.close()
+
+    out = tmp_path / "arkiv" / "2026-Q1"
+    done = run_cli(data, "archive", "export", "--period", "2026-Q1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "1 avsluttede saker" in done.stdout
+    (written,) = out.iterdir()
+    assert written.name == f"arkivpakke-{case_id}.zip"
+    assert written.stat().st_mode & 0o077 == 0
+    with zipfile.ZipFile(written) as z:
+        xml = etree.fromstring(z.read("arkivmelding.xml"))
+        assert schema().validate(xml)
+        assert xml.findtext(".//m:dokumentobjekt/m:sjekksum", namespaces=N) == hashlib.sha256(
+            z.read("stafettlogg.pdf")).hexdigest()
+    assert str(still_open) not in done.stdout + "".join(p.name for p in out.iterdir())
+
+    none = run_cli(data, "archive", "export", "--period", "2026-Q2", "--out", str(tmp_path / "q2"))
+    assert none.returncode == 0 and "0 avsluttede saker" in none.stdout
+
+    app = Stafettlogg(Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data)}), clock=lambda: T0)
+    try:
+        lines = app.read_access_log(KARI, case_id)
+    finally:
+        app.close()
+    assert [(line.user, line.action) for line in lines if line.action == "archive-export"] == [
+        ("system", "archive-export")]
+
+
+def test_archive_export_refuses_a_bad_period_or_a_directory_it_cannot_write(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "var"
+    bad = run_cli(data, "archive", "export", "--period", "2026-Q5", "--out", str(tmp_path))
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines()[-1] == (
+        "stafettlogg: archive export: --period: Et kvartal skrives Q1, Q2, Q3 eller Q4, "
+        "for eksempel 2026-Q3.")
+    a_file = tmp_path / "en-fil"
+    a_file.write_text("ikke en mappe")
+    unwritable = run_cli(data, "archive", "export", "--period", "2026", "--out",
+                         str(a_file / "arkiv"))
+    assert unwritable.returncode == 2
+    assert "--out: kan ikke skrive arkivpakker i" in unwritable.stderr
+    assert "Traceback" not in bad.stderr + unwritable.stderr

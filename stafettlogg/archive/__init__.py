@@ -131,6 +131,13 @@ def package_of(app: Any, record: ArchiveRecord) -> ArchivePackage:
     return build_package(record, names)
 
 
+def archive_zip(app: Any, actor: Any, case_id: UUID) -> tuple[str, bytes]:
+    """The package of a closed case for a reader who may take it, as a zip: its file
+    name and bytes (the download recorded in the access log by `archive_record`)."""
+    package = package_of(app, app.archive_record(actor, case_id))
+    return package.name, package.to_zip()
+
+
 def build_package(record: ArchiveRecord, names: Any) -> ArchivePackage:
     """The PDF of the record, the arkivmelding describing it (checked against the
     schema) and the schema."""
