@@ -112,3 +112,24 @@ def _reads_as_participant(case: CaseLike, actor: Actor, on: date) -> bool:
     return case.pending_recipient == (actor.user, actor.service) and case.has_access(
         actor.service, on
     )
+
+
+class ArchivedCase(CaseLike, Protocol):
+    """What the archive rule asks of a case besides visibility: who held it at the end,
+    and who coordinated it."""
+
+    @property
+    def holder(self) -> tuple[str, str]: ...
+
+    @property
+    def coordinator_of_case(self) -> tuple[str, str] | None: ...
+
+
+def may_take_archive(case: ArchivedCase, actor: Actor, on: date) -> bool:
+    """The archive package of a closed case (the whole log, the consents, the access
+    log) is for the holder at closure and the case's appointed coordinator, each for
+    the service they held or coordinated it for, and only while they may see the case."""
+    if not may_see_case(case, actor, on):
+        return False
+    me = (actor.user, actor.service or "")
+    return me == case.holder or me == case.coordinator_of_case

@@ -267,6 +267,17 @@ class Case(Aggregate):
         return None if pending is None else (pending.to_user, pending.to_service)
 
     @property
+    def holder(self) -> tuple[str, str]:
+        """Who holds the baton: (user, service); on a closed case, who held it at the end."""
+        return (self.state.holder_user, self.state.holder_service)
+
+    @property
+    def coordinator_of_case(self) -> tuple[str, str] | None:
+        """The case's appointed coordinator: (user, service), or None."""
+        c = self.state.coordinator
+        return None if c is None else (c.user, c.service)
+
+    @property
     def participating_services(self) -> list[str]:
         return list(self.state.participants)
 

@@ -197,3 +197,11 @@ class AccessWithoutLaw(DomainError):
     code = "access-without-law"
     default_message = ("Tjenesten har allerede tilgang til saken gjennom samtykke eller sin "
                        "rolle i saken; det trengs ingen lovhjemmel.")
+
+
+class ArchiveNotReady(DomainError):
+    """The archive package of a case is made from the case as it was closed: an open
+    case has none yet."""
+
+    code = "case-not-closed"
+    default_message = "Arkivpakken lages når saken er avsluttet. Saken er fortsatt åpen."

@@ -145,6 +145,19 @@ def access_lines(views: ViewStore, case_id: UUID) -> list[AccessLine]:
     ]
 
 
+def closed_between(views: ViewStore, start: date, end: date) -> list[UUID]:
+    """The cases closed from `start` up to (not including) `end`, by the UTC date of
+    the closing, in the order they were closed."""
+    return [
+        UUID(case_id)
+        for (case_id,) in views.read(
+            "SELECT case_id FROM cv_cases WHERE status = 'closed' AND closed_at >= ?"
+            " AND closed_at < ? ORDER BY closed_at, case_id",
+            (start.isoformat(), end.isoformat()),
+        )
+    ]
+
+
 def overdue_actions(views: ViewStore, service: str | None, today: date) -> list[DueAction]:
     """Open actions of a service whose evaluation date is before `today`, earliest first."""
     return [

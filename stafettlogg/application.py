@@ -30,6 +30,7 @@ from domain.national_id import checked_national_id
 from domain.services import DIRECTORY_ID, ServiceDirectory, ServiceInfo
 from domain.staff import StaffDirectory
 from domain.values import Actor, age_band, age_on
+from stafettlogg.archive_reads import ArchiveReads
 from stafettlogg.backends import backend_for, open_key_store
 from stafettlogg.case_commands import SHREDDED, CaseCommands
 from stafettlogg.case_reads import CaseReads
@@ -58,6 +59,7 @@ def utc_now() -> datetime:
 
 class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCommands,
                   TrainingCommands, SurveyCommands, PlanCommands,
+                  ArchiveReads,
                   Application[UUID]):
     """The event-sourced application behind the API and the CLI: its wiring, the
     services, opening a case and the one way a case command is run

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain import errors
-from domain.access import may_see_case, may_see_content
+from domain.access import may_see_case, may_see_content, may_take_archive
 from domain.case import Case
 from domain.child import Child
 from domain.values import ENTRY_KINDS, Actor
@@ -178,6 +178,7 @@ class CaseReads:
             case=(case_view(case, today, self.child_details(case_id), self._opener(case))
                   if content else case_view(case, today)),
             log=self.case_log(case_id) if content else None,
+            archive=not case.is_open and may_take_archive(case, actor, today),
         )
 
     def worklist(self, actor: Actor) -> WorklistView:

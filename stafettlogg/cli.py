@@ -7,6 +7,7 @@
     stafettlogg backup FILE
     stafettlogg restore FILE [--force]
     stafettlogg keys rotate master|store|index|token [--keep-old] [--grace MINUTES]
+    stafettlogg archive export --period P --out DIR
 
 Configuration comes from the `STAFETTLOGG_*` environment variables (see
 `stafettlogg/settings.py`). Errors are one line on stderr, never a traceback:
@@ -377,6 +378,54 @@ def _minutes(text: str) -> int:
     return value
 
 
+
+
+# --- archive export ---------------------------------------------------------------
+
+
+def cmd_archive_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the archive package (stafettlogg/archive/) of every case closed in a period
+    into a directory, one zip per case; each export is a line in the case's access log.
+    The zips hold the children's personal data, in clear: for the archive's intake only."""
+    from pathlib import Path
+
+    from projections.periods import InvalidPeriod, parse_period
+
+    try:
+        period = parse_period(args.period)
+    except InvalidPeriod as exc:
+        raise CommandError(f"archive export: --period: {exc}", EXIT_USAGE) from None
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".stafettlogg-skriveprove"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CommandError(
+            f"archive export: --out: kan ikke skrive arkivpakker i {out} "
+            f"({exc.strerror or exc}); velg en mappe du kan skrive i", EXIT_USAGE) from None
+
+    from stafettlogg.application import Stafettlogg
+    from stafettlogg.archive import package_of
+
+    app = Stafettlogg(settings)
+    written = 0
+    try:
+        for case_id in app.closed_in(period):
+            package = package_of(app, app.export_archive_record(case_id))
+            target = out / package.name
+            partial = target.with_name(target.name + ".delvis")
+            partial.write_bytes(package.to_zip())
+            partial.chmod(0o600)
+            partial.replace(target)  # a zip in DIR is always whole
+            written += 1
+    finally:
+        app.close()
+    print(f"Arkivpakker for {period.label}: {written} avsluttede saker skrevet til {out}.")
+    return 0
+
+
 # --- parsing ----------------------------------------------------------------------
 
 
@@ -507,6 +556,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="token only: accept tokens of the old secret for this many minutes (default 0)",
     )
     rotate.set_defaults(handler=cmd_keys_rotate)
+
+    archive = commands.add_parser("archive", help="the archive packages of closed cases")
+    archive_actions = archive.add_subparsers(dest="action", metavar="ACTION",
+                                             parser_class=_Parser)
+    archive_actions.required = True
+    export = archive_actions.add_parser(
+        "export", help="write the archive package of every case closed in a period")
+    export.add_argument("--period", required=True, metavar="P",
+                        help="2026, 2026-H1, 2026-Q1 or 2026-05: the cases closed then (UTC)")
+    export.add_argument("--out", required=True, metavar="DIR",
+                        help="directory for the zips (made if missing)")
+    export.set_defaults(handler=cmd_archive_export)
     return parser
 
 

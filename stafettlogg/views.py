@@ -26,7 +26,7 @@ from projections.case_queries import AccessLine, DueAction, instant_of
 from projections.case_views import CaseFacts
 
 __all__ = [
-    "AccessLine", "ActionView", "CaseListView", "CasePageView", "CaseSummaryView", "CaseView",
+    "AccessLine", "ActionView", "ArchiveConsent", "ArchiveRecord", "CaseListView", "CasePageView", "CaseSummaryView", "CaseView",
     "ChildDetails", "ConsentView", "GuardianView", "CoordinatorOverviewView", "CoordinatorView", "DueAction", "ExpiringConsent",
     "InboxHandover", "InboxView", "LogEntryView", "LogView", "OverviewRow", "ParticipantView",
     "PendingHandoverView", "StaffListView", "StaffView", "WorklistView", "case_summary_view",
@@ -297,10 +297,13 @@ class InboxView(msgspec.Struct, frozen=True):
 
 
 class CasePageView(msgspec.Struct, frozen=True):
-    """The case page: the case, and its log for those who may read it (else None)."""
+    """The case page: the case, and its log for those who may read it (else None);
+    `archive`: the reader may take the archive package (a closed case's holder or
+    coordinator)."""
 
     case: CaseView
     log: list[LogEntryView] | None
+    archive: bool = False
 
 
 class WorklistView(msgspec.Struct, frozen=True):
@@ -369,3 +372,43 @@ def staff_view(member: StaffMember, *, full: bool) -> StaffView:
         email=member.email, roles=member.roles, municipalities=member.municipalities,
         has_login=member.login is not None,
     )
+
+
+# --- the archive package of a closed case (stafettlogg/archive_reads.py) ---------------
+
+
+class ArchiveConsent(msgspec.Struct, frozen=True):
+    """A consent of the case as it stood when the case was closed, its texts opened."""
+
+    id: UUID
+    given_by: str
+    services: list[str]
+    given_at: datetime
+    valid_until: date
+    form: str
+    status: str  # active, expired or withdrawn, on the day the case was closed
+    purpose: str | None
+    child_view: str | None
+
+
+class ArchiveRecord(msgspec.Struct, frozen=True):
+    """Everything the archive package of a closed case holds, as the case was when it
+    was closed: the case (on its closing day, with the child and the guardians), every
+    step of the log, the consents, and the access log up to and including the closing.
+    Made only for a reader who may take it (or for the operator's export)."""
+
+    case: CaseView
+    log: list[LogEntryView]
+    consents: list[ArchiveConsent]
+    access: list[AccessLine]
+    closed_at: datetime
+    closed_by: str
+    close_reason: str
+    opened_by: str
+    municipality_name: str
+
+    @property
+    def withheld(self) -> list[LogEntryView]:
+        """The entries kept from the guardians at the child's request."""
+        return [e for e in self.log if e.withheld]
+

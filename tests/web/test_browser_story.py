@@ -15,7 +15,9 @@ one), and the answer carries the Content-Security-Policy.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import zipfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -191,6 +193,22 @@ def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
     per.submit("Avslutt saken", form)
     expect(per.page.locator("main")).to_contain_text("Saken er avsluttet og kan ikke endres")
     per.log_says("Saken ble avsluttet")
+
+    # Per held the baton at the closing: the closed case's page offers him its archive
+    # package, a plain link; the zip's PDF and arkivmelding belong together.
+    link = per.page.get_by_role("link", name="Last ned arkivpakken")
+    with per.page.expect_download() as got:
+        link.click()
+    download = got.value
+    assert re.fullmatch(r"arkivpakke-[0-9a-f-]{36}\.zip", download.suggested_filename)
+    with zipfile.ZipFile(download.path()) as package:
+        assert sorted(package.namelist()) == [
+            "arkivmelding.xml", "arkivmelding.xsd", "stafettlogg.pdf"]
+        pdf = package.read("stafettlogg.pdf")
+        assert hashlib.sha256(pdf).hexdigest().encode() in package.read("arkivmelding.xml")
+    per.page.get_by_role("link", name="Tilgangslogg").click()
+    expect(per.page.locator("main")).to_contain_text("lastet ned arkivpakken")
+    per.check()
 
 
 def test_a_refusal_is_shown_by_the_form_with_what_was_typed_kept(people: dict[str, Person]):

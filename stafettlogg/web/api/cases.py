@@ -14,6 +14,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from stafettlogg.application import Stafettlogg
+from stafettlogg.archive import archive_zip
 from stafettlogg.protocol import Outcome
 from stafettlogg.web.api.problems import documented
 from stafettlogg.web.api.schemas import (
@@ -140,6 +141,19 @@ class CaseController(Controller):
     @get("/{case_id:uuid}/access-log", summary="Tilgangsloggen", responses=READ_ERRORS)
     async def read_access_log(self, app: App, actor: Caller, case_id: CaseId) -> AccessLogOut:
         return access_log_out(await off_loop(app.read_access_log, actor, case_id))
+
+    @get("/{case_id:uuid}/archive", summary="Arkivpakken til en avsluttet sak",
+         media_type="application/zip", responses=documented(400, 401, 403, 404, 409, 429),
+         description=(
+             "Zip med loggen, samtykkene og tilgangsloggen som PDF/A (stafettlogg.pdf), "
+             "arkivmeldingen (arkivmelding.xml) og skjemaet den følger (arkivmelding.xsd). "
+             "For stafettholderen ved avslutningen og sakens koordinator; skrives i "
+             "tilgangsloggen (download-archive). 409 case-not-closed for en åpen sak."))
+    async def archive_package(self, app: App, actor: Caller, case_id: CaseId
+                              ) -> Response[bytes]:
+        name, data = await off_loop(archive_zip, app, actor, case_id)
+        return Response(data, media_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{name}"'})
 
     # Steps that add something -------------------------------------------------------
 

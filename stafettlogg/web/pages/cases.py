@@ -26,6 +26,7 @@ from domain import errors
 from domain.case import may_ask_to_withhold
 from domain.values import Actor, age_on
 from stafettlogg.application import Stafettlogg
+from stafettlogg.archive import archive_zip
 from stafettlogg.idempotency import Idempotency
 from stafettlogg.protocol import CommandOptions, IdempotencyKeyReused, Outcome, VersionMismatch
 from stafettlogg.web.api import schemas as s
@@ -197,6 +198,18 @@ def _access_log(app: Stafettlogg, actor: Actor, case_id: UUID) -> tuple[Any, Dir
     return app.read_access_log(actor, case_id), _directory(app)
 
 
+# --- the archive package of a closed case -----------------------------------------------
+
+
+@get("/saker/{case_id:uuid}/arkivpakke.zip", include_in_schema=False)
+async def archive_package(app: Stafettlogg, viewer: Viewer, case_id: CaseId) -> Response[Any]:
+    """The zip of stafettlogg/archive/, for the holder at closure and the case's
+    coordinator; the download is a line in the access log."""
+    name, data = await off_loop(archive_zip, app, viewer.actor, case_id)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 # --- opening a case --------------------------------------------------------------------
 
 
@@ -347,4 +360,4 @@ def _target(fields: dict[str, list[str]]) -> UUID | None:
         return None
 
 
-ROUTES = [worklist, overview, access_log, new_case, open_case, case_page, case_command]
+ROUTES = [worklist, overview, access_log, archive_package, new_case, open_case, case_page, case_command]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import groupby
-from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
@@ -37,6 +36,7 @@ from stafettlogg.application import Stafettlogg
 from stafettlogg.statistics import IndicatorTable, NotReleased, PeriodChoice
 from stafettlogg.web.api.statistics import csv_response, xlsx_response
 from stafettlogg.web.deps import off_loop
+from stafettlogg.web.pdf import html_to_pdf
 from stafettlogg.web.pages.auth import Viewer, require_role
 from stafettlogg.web.report import (
     HIDDEN_NOTE,
@@ -48,7 +48,6 @@ from stafettlogg.web.report import (
     trend_of,
 )
 
-STATIC = Path(__file__).resolve().parents[1] / "static"
 ALL_PLACES = "alle"  # `kommune=alle`: all of the evaluator's municipalities
 
 
@@ -256,23 +255,8 @@ async def report_pdf(request: Request[Any, Any, Any], viewer: Viewer, app: Stafe
 def _to_pdf(html: str) -> bytes:
     """A tagged PDF/A (PDF/A-3a: tagged, so that the tables are tables to a screen
     reader) of the printable page; its stylesheets and fonts are read from /static on
-    disk, and nothing else is fetched."""
-    import mimetypes
-
-    import weasyprint
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class OwnFiles(URLFetcher):
-        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-            prefix = "file:///static/"
-            path = (STATIC / url[len(prefix):]).resolve() if url.startswith(prefix) else None
-            if path is None or STATIC not in path.parents:
-                raise ValueError("only the pages' own files")
-            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
-
-    document = weasyprint.HTML(string=html, base_url="file:///", url_fetcher=OwnFiles())
-    return document.write_pdf(pdf_variant="pdf/a-3a", pdf_tags=True)
+    disk, and nothing else is fetched (web/pdf.py)."""
+    return html_to_pdf(html, variant="pdf/a-3a")
 
 
 def _file(app: Stafettlogg, viewer: Viewer, periode: str | None, kommune: str | None,

@@ -10,6 +10,8 @@ datetime is shown in Europe/Oslo. An ISO 8601 string (as the API's documents car
 them) is read first; `None` is shown as nothing.
 
 Globals: `asset(name, file)`, the versioned address of a vendored file (web/assets.py).
+
+`environment()` is the same set-up outside a request (for the archive packages).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -63,7 +65,11 @@ def tid(value: datetime | str | None) -> str:
 
 
 def _register(engine: JinjaTemplateEngine) -> None:
-    env = engine.engine
+    configure(engine.engine)
+
+
+def configure(env: Environment) -> None:
+    """The filters and globals of the pages' templates, on a Jinja environment."""
     env.filters["dato"] = dato
     env.filters["tid"] = tid
     env.globals["asset"] = assets.url
@@ -72,6 +78,14 @@ def _register(engine: JinjaTemplateEngine) -> None:
     filters.register(env)
     # Fail on a name a template does not get, rather than show nothing.
     env.undefined = StrictUndefined
+
+
+def environment() -> Environment:
+    """The pages' templates outside a request, as the pages have them (for the files
+    made from them off the web: the archive packages, `stafettlogg/archive/`)."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    configure(env)
+    return env
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

@@ -193,3 +193,8 @@ FIELD_LABELS.update({"training": "Opplæring", "on": "Dato", "file": "Fil",
 FIELD_LABELS.update({"title": "Aktivitet", "responsible": "Ansvarlig", "due": "Frist",
                      "rhythm": "Rapporteres", "status": "Status", "merknad": "Merknad",
                      "periode": "Periode"})
+
+# The archive package of a closed case (stafettlogg/archive_reads.py): its lines in the
+# access log.
+ACCESS_ACTIONS.update({"download-archive": "lastet ned arkivpakken",
+                       "archive-export": "eksporterte arkivpakken (kommandolinjen)"})
