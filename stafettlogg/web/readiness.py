@@ -11,8 +11,9 @@
 Failing `store`, `key_store` or `views` makes the service not ready (503). It also
 remembers an error that waiting will not mend (`stafettlogg/store_failures.py`): met
 at start, the service stops trying and `/ready` names it; met by the background
-work (the views' follower), it is logged once, not at every try, and `/ready` names
-it. Every store error of the background work is counted in the metrics.
+work (the views' follower, which goes on trying), it is logged once, not at every
+try, and `/ready` names it under `views`. Every store error of the background work
+is counted in the metrics.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class ServiceHealth:
 
         def report(exc: BaseException) -> None:
             failure = unrecoverable(exc, self.settings)
-            if isinstance(exc, store_errors) or failure is not None:
+            if isinstance(exc, store_errors):
                 self.metrics.store_error(where)
             if failure is None:
                 then(exc)
