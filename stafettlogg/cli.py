@@ -256,6 +256,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from stafettlogg.web.app import create_app
 
+    from stafettlogg.observability import configure_logging
+    from stafettlogg.store_failures import unrecoverable
+
+    configure_logging(settings)
     host = args.host or settings.host
     port = args.port or settings.port
     # Opening the store here turns a bad data dir into one line instead of a
@@ -265,8 +269,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except Exception as exc:
         if args.demo or not _store_unavailable(exc):
             raise
-        # PostgreSQL not up yet: serve 503 until it is (the server keeps trying).
-        _error("databasen svarer ikke ennå; tjenesten starter og svarer 503 til den gjør det")
+        if unrecoverable(exc, settings) is None:
+            # PostgreSQL not up yet: serve 503 until it is (the server keeps trying).
+            _error("databasen svarer ikke ennå; tjenesten starter og svarer 503 til den gjør det")
+        # Else the server says what is wrong, once, and /ready names it.
         empty = False
     if args.demo:
         from stafettlogg.demo import with_demo_names
@@ -277,8 +283,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             _load_with_progress(settings, args.seed, args.children)
         else:
             _error(f"lageret i {settings.data_dir} har allerede data; laster ikke demodata")
+    # The service's own log lines, uvicorn's too (its access log off: the service
+    # writes one line per request itself); STAFETTLOGG_LOG_FORMAT says JSON or plain.
     uvicorn.run(create_app(settings, demo_sign_in=args.demo), host=host, port=port,
-                log_level="info")
+                log_config=None, access_log=False)
     return 0
 
 
@@ -468,12 +476,23 @@ def _demo_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _version() -> str:
+    """The installed package's version (its metadata, from pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("stafettlogg")
+    except PackageNotFoundError:  # run from a tree that was never installed
+        return "(ikke installert)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="stafettlogg",
         description="Digital stafettlogg for BTI (Bedre tverrfaglig innsats).",
         epilog="Configuration: STAFETTLOGG_* environment variables (data in ./var by default).",
     )
+    parser.add_argument("--version", action="version", version=f"stafettlogg {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -594,7 +613,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if not _store_unavailable(exc):
             raise
-        _error(f"databasen svarer ikke: {exc}")
+        from stafettlogg.store_failures import unrecoverable
+
+        failure = unrecoverable(exc, settings)
+        _error(failure.message if failure is not None else f"databasen svarer ikke: {exc}")
         return EXIT_ERROR
 
 

@@ -700,6 +700,10 @@ class ChildKeyStore:
         """Close the connections of every thread that used the store."""
         self._table.close()
 
+    def ping(self) -> None:
+        """Raise unless the key store answers (/ready): a look-up of an id no child has."""
+        self._table.get("ready-check")
+
 
 class Sealer:
     """Seals and opens the personal fields of one child's case (AES-256-GCM)."""

@@ -150,6 +150,8 @@ class ResilientPool(ConnectionPool):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._down_since: float | None = None
+        # Why the last connection could not be made (for /ready), while down.
+        self.failure: BaseException | None = None
         self._state_lock = threading.Lock()
         self._in_wait: set[GuardedConnection] = set()
 
@@ -174,7 +176,8 @@ class ResilientPool(ConnectionPool):  # type: ignore[type-arg]
     def _connect(self, timeout: float | None = None) -> Any:
         try:
             return super()._connect(timeout)
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as exc:
+            self.failure = exc
             self.mark_down()
             raise
 
@@ -194,7 +197,8 @@ class ResilientPool(ConnectionPool):  # type: ignore[type-arg]
             time.sleep(PROBE_INTERVAL)
             try:
                 ConnectionPool._connect(self).close()  # noqa: SLF001 - no mark_down from here
-            except Exception:  # noqa: BLE001, S112 - still down: try again
+            except Exception as exc:  # noqa: BLE001 - still down: try again
+                self.failure = exc
                 continue
             try:
                 self.check()  # drop idle connections that broke with the database
@@ -203,6 +207,7 @@ class ResilientPool(ConnectionPool):  # type: ignore[type-arg]
             with self._state_lock:
                 down_for = time.monotonic() - (self._down_since or time.monotonic())
                 self._down_since = None
+                self.failure = None
             log.warning("PostgreSQL svarer igjen (%s) etter %.1f s", self.name, down_for)
             return
 
@@ -359,7 +364,7 @@ def ping(datastore: PostgresDatastore, timeout: float) -> None:
     pool = datastore.pool
     if isinstance(pool, ResilientPool) and pool.is_down:
         msg = "PostgreSQL svarer ikke"
-        raise OperationalError(msg)
+        raise OperationalError(msg) from pool.failure
     for attempt in range(ATTEMPTS):
         try:
             with pool.connection(timeout=timeout) as conn:

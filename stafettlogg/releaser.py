@@ -15,6 +15,7 @@ import signal
 import threading
 
 from stafettlogg.application import Stafettlogg
+from stafettlogg.observability import configure_logging
 from stafettlogg.settings import Settings
 from stafettlogg.statistics import PREPARE_INTERVAL, release_failed, release_loop, today_of
 
@@ -22,7 +23,9 @@ from stafettlogg.statistics import PREPARE_INTERVAL, release_failed, release_loo
 def main(settings: Settings, parent: int) -> None:
     """Release ended months until told to stop or the parent `parent` is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the service's to handle
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:     %(message)s")
+    configure_logging(settings)  # the service's format (JSON or plain), on stderr
+    logging.getLogger("stafettlogg").setLevel(max(logging.WARNING, logging.getLevelName(
+        settings.log_level)))
     os.nice(10)
     orphaned = threading.Event()
 

@@ -54,6 +54,32 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+LOG_FORMATS = ("json", "plain")
+LOG_LEVELS = ("info", "warning", "error", "debug")
+# A metrics token shorter than this is too easy to guess.
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (any case); the first when the variable is not set."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return allowed[0]
+    if raw not in allowed:
+        msg = f"{name} må være {' eller '.join((', '.join(allowed[:-1]), allowed[-1]))}"
+        raise SettingsError(msg)
+    return raw
+
+
+def _metrics_token(env: Mapping[str, str]) -> str:
+    token = (env.get("STAFETTLOGG_METRICS_TOKEN") or "").strip()
+    if token and (len(token) < METRICS_TOKEN_MIN_LENGTH or any(c.isspace() for c in token)):
+        msg = (f"STAFETTLOGG_METRICS_TOKEN må være minst {METRICS_TOKEN_MIN_LENGTH} tegn"
+               " uten mellomrom (lag et med for eksempel openssl rand -hex 32)")
+        raise SettingsError(msg)
+    return token
+
+
 SQLITE_PREFIX = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 # Lower-case, unquoted identifiers only: the schema name goes into search_path.
@@ -293,6 +319,13 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     # When the nightly sweep runs (Europe/Oslo; stafettlogg/sweep.py).
     sweep_at: time = time(2, 0)
+    # The service's own log lines (stafettlogg/observability.py): one JSON object a
+    # line, or plain text for a person at a terminal; and from which level.
+    log_format: str = "json"
+    log_level: str = "INFO"
+    # Who may read /metrics: with a token, whoever sends it as a bearer token; without
+    # one, only a client on this machine that came through no proxy.
+    metrics_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -349,6 +382,9 @@ class Settings:
             session_idle_minutes=_int(env, "STAFETTLOGG_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
             smtp=SmtpSettings.from_env(env),
             sweep_at=_clock_time(env, "STAFETTLOGG_SWEEP_AT", time(2, 0)),
+            log_format=_choice(env, "STAFETTLOGG_LOG_FORMAT", LOG_FORMATS),
+            log_level=_choice(env, "STAFETTLOGG_LOG_LEVEL", LOG_LEVELS).upper(),
+            metrics_token=_metrics_token(env),
         )
         settings.check()
         return settings

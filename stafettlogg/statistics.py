@@ -208,6 +208,18 @@ class StatisticsService:
             self._process = None
         self._stop_release = None
 
+    def releasing(self) -> bool:
+        """Whether the background releaser (its process or its thread) is running."""
+        if self._process is not None:
+            return bool(self._process.is_alive())
+        return self._releaser is not None and self._releaser.is_alive()
+
+    def released_months(self) -> int:
+        """How many months are released under the current policy (for /metrics)."""
+        rows = self.read_models.views.read(
+            "SELECT count(*) FROM stat_release WHERE policy = ?", (self.publisher.policy_id,))
+        return int(rows[0][0]) if rows else 0
+
     # Publishing ----------------------------------------------------------------------
 
     def indicators(

@@ -368,7 +368,10 @@ async def test_health_and_ready(settings: Settings) -> None:
         assert health.json() == {"status": "ok"}
         ready = await client.get("/ready")
         assert ready.status_code == 200
-        assert ready.json() == {"status": "ready"}
+        body = ready.json()
+        assert body["status"] == "ready"
+        assert {name: check["status"] for name, check in body["checks"].items()} == {
+            "store": "ok", "key_store": "ok", "views": "ok", "releaser": "ok"}
         schema = await client.get("/schema/openapi.json")
         assert schema.status_code == 200
         assert {"/health", "/ready"} <= set(schema.json()["paths"])

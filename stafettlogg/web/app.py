@@ -40,13 +40,15 @@ from stafettlogg.statistics import outage_reporter
 from stafettlogg.web.api.auth import STATE_KEY, BearerTokenAuth, provide_actor
 from stafettlogg.web.api.cases import CaseController, inbox
 from stafettlogg.web.api.implementation_plan import ImplementationPlanController
+from stafettlogg.observability import Metrics, RequestObserver
+from stafettlogg.store_failures import unrecoverable
 from stafettlogg.web.api.problems import (
     EXCEPTION_HANDLERS,
     ServiceStarting,
     documented,
-    store_unavailable,
+    not_ready,
 )
-from stafettlogg.web.api.schemas import Health, Problem
+from stafettlogg.web.api.schemas import Health, Problem, Readiness
 from stafettlogg.web.api.services import ServiceController
 from stafettlogg.web.api.staff import StaffController
 from stafettlogg.web.api.statistics import StatisticsController
@@ -55,40 +57,33 @@ from stafettlogg.web.api.survey_results import SurveyResultsController
 from stafettlogg.web.api.training import TrainingController
 from stafettlogg.web.deps import DEPENDENCIES
 from stafettlogg.web.pages import SwaggerPage, page_or_problem, pages_router, template_config
+from stafettlogg.web.metrics import metrics_endpoint
 from stafettlogg.web.pages.staff import staff_router, staff_state
+from stafettlogg.web.readiness import ServiceHealth, is_ready
 from stafettlogg.web.security import security_headers
 
 log = logging.getLogger("stafettlogg.api")
 
-# How long /ready waits for the database before it says "not ready".
-READY_TIMEOUT_SECONDS = 2.0
 # While the database has not answered at start, try again this often.
 START_RETRY_SECONDS = 2.0
 
 
 @get("/health", tags=["drift"], summary="Liveness", sync_to_thread=False)
-def health() -> Health:
+def live() -> Health:
     """The process answers. Says nothing about the event store (see /ready)."""
     return Health(status="ok")
 
 
-def _store_answers(app: Stafettlogg) -> None:
-    app.check_store(timeout=READY_TIMEOUT_SECONDS)
-
-
 @get("/ready", tags=["drift"], summary="Readiness", media_type=MediaType.JSON,
      responses=documented(503))
-async def ready(state: State) -> Response[Health] | Response[Problem]:
-    """Ready when the event store answers; 503 problem details otherwise."""
-    app: Stafettlogg | None = state.get(STATE_KEY)
-    if app is None:  # not started: its database has not answered yet
-        return store_unavailable()
-    try:
-        await to_thread.run_sync(_store_answers, app)
-    except Exception as exc:  # noqa: BLE001 - any failure of the store means "not ready"
-        log.warning("readiness check failed: %s", type(exc).__name__)
-        return store_unavailable()
-    return Response(Health(status="ready"))
+async def ready(state: State) -> Response[Readiness] | Response[Problem]:
+    """Ready when the event store, the key store and the views answer (`checks` says
+    part by part); 503 problem details, with the same `checks`, otherwise."""
+    health: ServiceHealth = state["health"]
+    checks = await to_thread.run_sync(health.check, state.get(STATE_KEY))
+    if is_ready(checks):
+        return Response(Readiness(status="ready", checks=checks))
+    return not_ready(checks)
 
 
 STORE_UNAVAILABLE = (OperationalError, InterfaceError)
@@ -106,7 +101,8 @@ def provide_app(state: State) -> Stafettlogg:
     return app  # type: ignore[no-any-return]
 
 
-def _start(settings: Settings, given: Stafettlogg | None) -> Stafettlogg:
+def _start(settings: Settings, given: Stafettlogg | None,
+           health: ServiceHealth) -> Stafettlogg:
     """Open the application (unless given) and start keeping its views current."""
     instance = given if given is not None else Stafettlogg(settings)
     try:
@@ -114,7 +110,7 @@ def _start(settings: Settings, given: Stafettlogg | None) -> Stafettlogg:
         # Statistics are released in a process of its own when the service owns its
         # store (a given application, as in tests, follows its own clock: a thread).
         instance.start_background(
-            on_error=_projection_failed,
+            on_error=health.reporter("background", STORE_UNAVAILABLE, _projection_failed),
             release_in_process=(
                 releaser.main if given is None and instance.backend.views_shareable() else None
             ),
@@ -129,10 +125,12 @@ def _start(settings: Settings, given: Stafettlogg | None) -> Stafettlogg:
 class _Starter:
     """Opens the application in the background while its database does not answer."""
 
-    def __init__(self, settings: Settings, given: Stafettlogg | None, state: State) -> None:
+    def __init__(self, settings: Settings, given: Stafettlogg | None, state: State,
+                 health: ServiceHealth) -> None:
         self.settings = settings
         self.given = given
         self.state = state
+        self.health = health
         self.instance: Stafettlogg | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -144,8 +142,12 @@ class _Starter:
     def _run(self) -> None:
         while not self._stop.wait(START_RETRY_SECONDS):
             try:
-                instance = _start(self.settings, self.given)
+                instance = _start(self.settings, self.given, self.health)
             except STORE_UNAVAILABLE as exc:
+                failure = unrecoverable(exc, self.settings)
+                if failure is not None:  # waiting will not mend it: say so once, stop
+                    self.health.failed_at_start(failure)
+                    return
                 log.warning("the database does not answer yet (%s); trying again",
                             type(exc).__name__)
                 continue
@@ -186,14 +188,20 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None,
         starter: _Starter | None = None
         instance: Stafettlogg | None
         try:
-            instance = await to_thread.run_sync(_start, settings, app)
+            instance = await to_thread.run_sync(_start, settings, app, health)
         except STORE_UNAVAILABLE as exc:
-            # Serve 503 meanwhile (/health still answers), and keep trying.
-            log.error("the database does not answer (%s): serving 503 until it does",
-                      type(exc).__name__)
             instance = None
-            starter = _Starter(settings, app, litestar.state)
-            starter.start()
+            failure = unrecoverable(exc, settings)
+            if failure is not None:
+                # Waiting will not mend it (an unknown role, a missing database...):
+                # said once, in plain words; 503, and /ready names it.
+                health.failed_at_start(failure)
+            else:
+                # Serve 503 meanwhile (/health still answers), and keep trying.
+                log.error("the database does not answer (%s): serving 503 until it does",
+                          type(exc).__name__)
+                starter = _Starter(settings, app, litestar.state, health)
+                starter.start()
         else:
             litestar.state[STATE_KEY] = instance
         try:
@@ -207,11 +215,14 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None,
                 if owned:
                     await to_thread.run_sync(instance.close)
 
-    return Litestar(
-        route_handlers=[health, ready, api_router(settings), pages_router(), staff_router()],
+    metrics = Metrics(lambda: litestar.state.get(STATE_KEY))
+    health = ServiceHealth(settings, metrics)
+    litestar = Litestar(
+        route_handlers=[live, ready, metrics_endpoint, api_router(settings), pages_router(),
+                        staff_router()],
         lifespan=[lifespan],
         before_send=[security_headers],
-        state=State({"settings": settings,
+        state=State({"settings": settings, "metrics": metrics, "health": health,
                      **staff_state(settings, demo_sign_in=demo_sign_in)}),
         dependencies={"app": Provide(provide_app, sync_to_thread=False)},
         # Problem details on the machine paths (an unknown path under /api too), an
@@ -231,7 +242,14 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None,
             ),
         ),
         debug=False,
+        # The service's logging is set up by `stafettlogg serve` (observability.py);
+        # Litestar's own would replace its handler.
+        logging_config=None,
     )
+    # One log line and the metrics of every request, a 404 too: around the whole app,
+    # outside its exception handlers, after routing has named the route.
+    litestar.asgi_handler = RequestObserver(litestar.asgi_handler, metrics)
+    return litestar
 
 
 def api_router(settings: Settings) -> Router:

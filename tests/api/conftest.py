@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from stafettlogg.web.app import create_app
 from stafettlogg.application import Stafettlogg
+from tests.log_scan import LogScan
 from stafettlogg.tokens import issue_token
 from tests.conftest import ADMIN, Backend, register_services
 
@@ -40,13 +41,17 @@ class Users:
     def __init__(self, app: Stafettlogg) -> None:
         self.app = app
 
+    issued: list[str] = []  # every token of the test, for the log scan
+
     def token(self, user: str) -> str:
         claims = self.CLAIMS[user]
-        return issue_token(
+        token = issue_token(
             self.app.settings, self.app.keys, sub=user, name=user.title(),
             roles=claims["roles"], service=claims.get("service"),
             municipalities=claims.get("municipalities", []), now=datetime.now(UTC),
         )
+        Users.issued.append(token)
+        return token
 
     def headers(self, user: str, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user)}", **extra}
@@ -70,9 +75,23 @@ def users(stafettlogg: Stafettlogg) -> Users:
     return Users(stafettlogg)
 
 
+@pytest.fixture(autouse=True)
+def log_scan() -> Iterator[LogScan]:
+    """Every API test runs with the service's JSON log captured; afterwards no line may
+    hold a token, a text or name sent in a body, or a fødselsnummer
+    (tests/log_scan.py)."""
+    Users.issued.clear()
+    with LogScan() as scan:
+        yield scan
+        scan.secrets.update(Users.issued)
+    scan.check()
+
+
 @pytest.fixture
-async def client(stafettlogg: Stafettlogg) -> AsyncIterator[AsyncTestClient]:
+async def client(stafettlogg: Stafettlogg, log_scan: LogScan
+                 ) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app=create_app(app=stafettlogg)) as test_client:
+        log_scan.watch(test_client)
         yield test_client
 
 

@@ -9,6 +9,8 @@ cleanly, leaving the story's case on disk.
 
 from __future__ import annotations
 
+import json
+
 import asyncio
 import os
 import re
@@ -119,7 +121,7 @@ class Server:
                 pytest.fail(f"server exited with {self.process.returncode}:\n{self.output()}")
             try:
                 response = await client.get("/ready", timeout=2.0)
-                if response.status_code == 200 and response.json() == {"status": "ready"}:
+                if response.status_code == 200 and response.json()["status"] == "ready":
                     return
                 last = f"{response.status_code} {response.text}"
             except httpx.TransportError as exc:
@@ -215,6 +217,12 @@ async def test_story_against_the_real_server_process(
     assert "Finished server process" in output, output
     assert "Traceback" not in output, output
     assert result["national_id"] not in output  # never in a log line
+    # One JSON line per request, with the route template, never the path with its ids.
+    requests = [json.loads(line) for line in output.splitlines()
+                if line.startswith("{") and '"stafettlogg.requests"' in line]
+    assert any(r["route"] == "/api/v1/cases/{case_id}" and r["user"] for r in requests)
+    assert result["case_id"] not in output
+    assert tokens["kari"] not in output
 
     # The store was closed cleanly and holds the story.
     app = Stafettlogg(Settings.from_env(env))

@@ -22,7 +22,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from domain import errors
 from stafettlogg.protocol import IdempotencyKeyReused, VersionMismatch
 from stafettlogg.statistics import NotReleased
-from stafettlogg.web.api.schemas import FieldError, Problem
+from stafettlogg.web.api.schemas import FieldError, Problem, ReadyCheck
 from stafettlogg.web.messages import UNKNOWN, norwegian
 
 log = logging.getLogger("stafettlogg.api")
@@ -203,12 +203,41 @@ def store_unavailable() -> Response[Problem]:
     )
 
 
+NOT_READY_DETAIL = "Tjenesten er ikke klar: {}."
+PART_NAMES = {"store": "hendelseslageret", "key_store": "nøkkellageret", "views": "visningene"}
+
+
+def not_ready(checks: dict[str, ReadyCheck]) -> Response[Problem]:
+    """/ready's 503: `store-unavailable` when the event store does not answer,
+    `not-ready` for another part; `checks` names each part."""
+    failing = [name for name, check in checks.items() if check.status == "not-ready"]
+    detail = NOT_READY_DETAIL.format("; ".join(
+        f"{PART_NAMES.get(name, name)} {checks[name].detail}" for name in failing))
+    store = checks.get("store")
+    if store is not None and store.cause in ("unavailable", "starting"):
+        detail = f"{STORE_UNAVAILABLE_DETAIL} {detail}"
+    response = problem(
+        503, detail,
+        code="store-unavailable" if "store" in failing else "not-ready",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+    response.content.checks = checks
+    return response
+
+
+def _route(request: Request[Any, Any, Any]) -> str:
+    """The route's template, never the path (which may hold ids)."""
+    return request.scope.get("path_template") or "-"
+
+
 def on_store_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     # The database is down or unreachable: 503, and nothing but the kind of error logged
     # (the message names hosts, never personal data, but says nothing the log needs).
-    log.warning(
-        "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
-    )
+    log.warning("store unavailable on %s %s: %s", request.method, _route(request),
+                type(exc).__name__)
+    metrics = request.app.state.get("metrics")
+    if metrics is not None:
+        metrics.store_error("request")
     return store_unavailable()
 
 
@@ -218,7 +247,7 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[P
         # mistake, not the server's.
         return invalid_input([FieldError(field="body", message=TOO_DEEP)])
     # The traceback goes to the server log (without the body), never to the client.
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.error("unexpected error on %s %s", request.method, _route(request), exc_info=exc)
     return problem(500, "Noe gikk galt på tjeneren. Feilen er logget.")
 
 

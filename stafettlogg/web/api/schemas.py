@@ -441,6 +441,18 @@ class FieldError(msgspec.Struct):
     message: str
 
 
+class ReadyCheck(msgspec.Struct, omit_defaults=True):
+    """One part of the service in /ready: `ok`, `not-ready` (the service cannot serve
+    without it) or `degraded` (it serves, but this part does not work)."""
+
+    status: str
+    # The kind of an error waiting will not mend (`unknown-role`, `missing-database`...).
+    cause: str | None = None
+    detail: str | None = None
+    # Views: events of the notification log not processed yet (the largest of the views).
+    lag: int | None = None
+
+
 class Problem(msgspec.Struct, omit_defaults=True):
     """RFC 9457 problem details."""
 
@@ -450,10 +462,19 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     code: str | None = None
     errors: list[FieldError] | None = None
+    # /ready only: each part of the service and whether it is ready.
+    checks: dict[str, ReadyCheck] | None = None
 
 
 class Health(msgspec.Struct):
     status: str
+
+
+class Readiness(msgspec.Struct):
+    """/ready when the service is ready: `ready`, and each part checked."""
+
+    status: str
+    checks: dict[str, ReadyCheck]
 
 
 # --- building responses -------------------------------------------------------------

@@ -30,6 +30,7 @@ from litestar.response import Redirect, Template
 
 from domain.staff import ROLE_NAMES, StaffMember
 from domain.values import Actor
+from stafettlogg.observability import note_user
 from stafettlogg.application import Stafettlogg
 from stafettlogg.web.deps import off_loop
 from stafettlogg.web.oidc import OidcClient, SignInRefused
@@ -159,6 +160,7 @@ async def provide_viewer(request: Request[Any, Any, Any], state: State, app: Sta
     if member is None or not member.active:
         await sessions.end(session_id)
         raise SignInRequired("/", ended=True)
+    note_user(request.scope, member.id)  # the staff id for the request's log line
     return Viewer(member=member, session_id=session_id, csrf=session.csrf)
 
 

@@ -20,7 +20,7 @@ from litestar.response import Template
 from stafettlogg.web.api.problems import TITLES
 
 # Paths whose answers are for programs: problem details, never a page.
-MACHINE_PATHS = ("/api", "/schema", "/health", "/ready")
+MACHINE_PATHS = ("/api", "/schema", "/health", "/ready", "/metrics")
 # Headers of the API's answer a page keeps.
 KEPT_HEADERS = ("retry-after", "allow")
 
