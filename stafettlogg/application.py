@@ -33,6 +33,7 @@ from domain.values import Actor, age_band, age_on
 from stafettlogg.backends import backend_for, open_key_store
 from stafettlogg.case_commands import SHREDDED, CaseCommands
 from stafettlogg.case_reads import CaseReads
+from stafettlogg.erasure import ErasureCommands
 from stafettlogg.family_reads import FamilyReads
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
 from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, Sealer
@@ -57,7 +58,7 @@ def utc_now() -> datetime:
 
 
 class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCommands,
-                  TrainingCommands, SurveyCommands, PlanCommands,
+                  TrainingCommands, SurveyCommands, PlanCommands, ErasureCommands,
                   Application[UUID]):
     """The event-sourced application behind the API and the CLI: its wiring, the
     services, opening a case and the one way a case command is run
@@ -538,7 +539,9 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
         return self.uow.retrying(child_id, attempt)
 
     def forget_child(self, case_id: UUID) -> None:
-        """Delete the child's data key: every sealed field of the child becomes unreadable."""
+        """Delete the child's data key: every sealed field of the child becomes unreadable.
+        Records nothing and checks no rule: the erasure the service offers is
+        `erase_child_data` (stafettlogg/erasure.py)."""
         self.key_store.shred(self.get_case(case_id).state.child_id)
 
 

@@ -193,3 +193,12 @@ FIELD_LABELS.update({"training": "Opplæring", "on": "Dato", "file": "Fil",
 FIELD_LABELS.update({"title": "Aktivitet", "responsible": "Ansvarlig", "due": "Frist",
                      "rhythm": "Rapporteres", "status": "Status", "merknad": "Merknad",
                      "periode": "Periode"})
+
+
+# Erasure (pages/admin.py, stafettlogg/erasure.py): the step in the log, the access-log
+# line, the reasons and the admin's form field.
+LOG_KINDS["child-data-erased"] = "Barnets opplysninger ble slettet"
+ACCESS_ACTIONS["erase-child-data"] = "slettet barnets opplysninger"
+ERASURE_REASONS = {"archive-period-ended": "arkivperioden var ute",
+                   "request": "etter krav om sletting"}
+FIELD_LABELS["case"] = "Saksnummer"
