@@ -93,11 +93,16 @@ class ErasureCommands:
 
     # What an admin sees first ------------------------------------------------------------
 
-    def erasure_preview(self, actor: Actor, case_id: UUID) -> ErasurePreview:
-        """Whether the case's child may be erased, and what it covers (admins only)."""
+    def erasure_preview(self, actor: Actor, case_id: UUID,
+                        reason: str | None = None) -> ErasurePreview:
+        """Whether the case's child may be erased, and what it covers (admins only).
+        With `reason`, it is checked as the erasure would check it (`invalid-value`
+        naming `reason`), so that the confirmation is not asked for in vain."""
         self._require_eraser(actor)
         case = self.get_case(case_id)
         cases = self._cases_of(self._child(case))
+        if reason is not None:
+            check_erasure_note(reason, self._personal_values(cases))
         years = self.settings.archive_years_for(case.state.municipality)
         closed_on = local_date(case.state.closed_at) if case.state.closed_at else None
         return ErasurePreview(
