@@ -511,6 +511,8 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
                 return self._replayed_opening(record), []
             child = self.uow.load_or_start(Child, child_id, lambda: Child.register(child_id, now))
             child.start_case(case_id, now)
+            if child.state.erased_at is not None:  # a new key, never the erased one
+                self.key_store.drop_cached(child_id)
             case = Case.open(
                 actor,
                 case_id=case_id,

@@ -385,3 +385,34 @@ def test_the_archive_period_is_set_per_municipality() -> None:
     for bad in ("4225", "4225=ti", "422=10", "4225=0", "4225=101"):
         with pytest.raises(SettingsError, match="STAFETTLOGG_ARCHIVE_YEARS"):
             Settings.from_env({"STAFETTLOGG_ARCHIVE_YEARS": bad})
+
+
+def test_a_child_who_returns_after_another_process_erased_it_gets_a_new_key(
+    data_dir: Path,
+) -> None:
+    """The service holds the child's key in its cache (on SQLite for as long as it runs);
+    the erasure is done by another process (`stafettlogg erase`). The child's new case
+    in the service is sealed under a new key, which every process can open."""
+    clock = MovableClock(T0)
+    service = open_app(data_dir, clock)
+    try:
+        register_services(service)
+        case = every_field_story(service)
+        assert service.child_details(case.id).name == CHILD_NAME  # the key is cached
+        eraser = open_app(data_dir, clock)
+        try:
+            eraser.erase_child_data(ADMIN, case.id, reason=REASON)
+        finally:
+            eraser.close()
+        assert service.child_details(case.id).name == SHREDDED
+        clock.now += timedelta(minutes=5)
+        again = service.open_case(KARI, child_name=CHILD_NAME, concern="Tilbake igjen.",
+                                  national_id=NATIONAL_ID)
+    finally:
+        service.close()
+    reader = open_app(data_dir, clock)
+    try:
+        assert reader.child_details(again.id).name == CHILD_NAME
+        assert reader.child_details(case.id).name == SHREDDED
+    finally:
+        reader.close()
