@@ -40,6 +40,7 @@ from domain.events import (
     CaseClosed,
     CaseEvent,
     CaseOpened,
+    ChildDataErased,
     ConsentExpired,
     ConsentGiven,
     ConsentWithdrawn,
@@ -68,6 +69,7 @@ from domain.events import (
 from domain.services import ServiceInfo
 from domain.values import (
     CLOSE_REASONS,
+    ERASURE_REASONS,
     STAFF_CONSENT_FORMS,
     CONSENTERS,
     ENTRY_KINDS,
@@ -194,6 +196,9 @@ class CaseState(msgspec.Struct):
     # Services brought in without consent, on a statutory basis: service -> basis. Their
     # access lasts while they take part; a withdrawn or lapsed consent does not end it.
     by_law: dict[str, StatutoryAccess] = {}
+    # When the child's data key was destroyed (docs/domain.md, "Erasure"): from then on
+    # every sealed field of the case reads as erased.
+    erased_at: datetime | None = None
 
 
 class CaseSnapshot(Snapshot, frozen=True, kw_only=True):
@@ -979,6 +984,25 @@ class Case(Aggregate):
             raise errors.HandoverPending("Trekk eller avklar overføringen før saken avsluttes.")
         self._record(CaseClosed, actor, at, reason=reason, note=note, level=self.state.level)
 
+    # Erasure --------------------------------------------------------------------------
+
+    @property
+    def is_erased(self) -> bool:
+        return self.state.erased_at is not None
+
+    def erase_child_data(self, actor: Actor, *, reason: str, at: datetime,
+                         archive_years: int | None = None, note: str | None = None) -> None:
+        """Record that the child's data key is destroyed. Only for a closed case (an open
+        one is still being worked on), once."""
+        if self.is_open:
+            raise errors.CaseStillOpen()
+        if self.is_erased:
+            raise errors.AlreadyErased()
+        if reason not in ERASURE_REASONS:
+            raise errors.InvalidValue("reason", f"Årsak må være en av: {', '.join(ERASURE_REASONS)}.")
+        self._record(ChildDataErased, actor, at, reason=reason, archive_years=archive_years,
+                     note=note)
+
     # Applying events ------------------------------------------------------------------
 
     def _on_CaseOpened(self, e: CaseOpened) -> None:
@@ -1127,3 +1151,6 @@ class Case(Aggregate):
         self.state.status = "closed"
         self.state.closed_at = e.timestamp
         self.state.pending_handover = None
+
+    def _on_ChildDataErased(self, e: ChildDataErased) -> None:
+        self.state.erased_at = e.timestamp

@@ -205,3 +205,26 @@ class ArchiveNotReady(DomainError):
 
     code = "case-not-closed"
     default_message = "Arkivpakken lages når saken er avsluttet. Saken er fortsatt åpen."
+
+
+class CaseStillOpen(DomainError):
+    """The child's data is erased only when every case of the child is closed (the data
+    key is the child's, shared by all its cases)."""
+
+    code = "case-open"
+    default_message = ("Saken er åpen: barnets opplysninger kan ikke slettes før saken "
+                       "er avsluttet.")
+
+
+class AlreadyErased(DomainError):
+    code = "already-erased"
+    default_message = "Barnets opplysninger er allerede slettet."
+
+
+class ErasureSettling(DomainError):
+    """A new case for a child whose data was erased a moment ago waits a minute, so that
+    nothing new is sealed under the key that is being destroyed."""
+
+    code = "erasure-settling"
+    default_message = ("Barnets opplysninger ble slettet for et øyeblikk siden. "
+                       "Prøv igjen om et minutt.")

@@ -19,6 +19,7 @@ from domain.values import (
     ConsentForm,
     Consenter,
     EntryKind,
+    ErasureReason,
     EvaluationOutcome,
     GuardianRelation,
     Level,
@@ -219,6 +220,18 @@ class EntryWithheld(CaseEvent, frozen=True, kw_only=True):
     reason: Sealed
 
 
+class ChildDataErased(CaseEvent, frozen=True, kw_only=True):
+    """The child's data key was destroyed (crypto-shredding): every sealed field of the
+    case is unreadable from now on. No personal data: why (`reason`), the archive period
+    that ran out (years, for `archive-period-ended`), and for a request its reference
+    (`note`, e.g. the archive's journal number; checked to hold none of the child's or
+    the guardians' personal data, docs/domain.md "Erasure"). The date is the event's."""
+
+    reason: ErasureReason
+    archive_years: int | None = None
+    note: str | None = None
+
+
 # --- the child ------------------------------------------------------------------
 
 
@@ -232,6 +245,14 @@ class ChildCaseStarted(DomainEvent, frozen=True, kw_only=True):
 
 class ChildCaseEnded(DomainEvent, frozen=True, kw_only=True):
     case_id: UUID
+
+
+class ChildErased(DomainEvent, frozen=True, kw_only=True):
+    """The child's data key is destroyed: the data of these cases (all of the child's)
+    can no longer be read."""
+
+    cases: tuple[UUID, ...]
+    reason: ErasureReason
 
 
 # --- the service directory ------------------------------------------------------

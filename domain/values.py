@@ -77,6 +77,11 @@ CloseReason = Literal[
 ]
 CLOSE_REASONS: tuple[str, ...] = get_args(CloseReason)
 
+# Why a child's data was erased (crypto-shredded): the municipality's archive period
+# after closure ran out (the nightly sweep), or on request (an admin, or the CLI).
+ErasureReason = Literal["archive-period-ended", "request"]
+ERASURE_REASONS: tuple[str, ...] = get_args(ErasureReason)
+
 # Personal data and free text never stand in an event in clear: they are sealed
 # (AES-256-GCM under the child's data key) by the application before the domain
 # sees them. The domain only stores and moves these bytes.

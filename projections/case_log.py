@@ -58,6 +58,7 @@ _KINDS: dict[type[ev.CaseEvent], tuple[str, str | None]] = {
     ev.GuardianRecorded: ("guardian-recorded", None),
     ev.GuardianRemoved: ("guardian-removed", None),
     ev.EntryWithheld: ("entry-withheld", "reason"),
+    ev.ChildDataErased: ("child-data-erased", None),
 }
 
 # Fields that are never shown as details: the envelope, and every sealed field.

@@ -186,3 +186,34 @@ def cases_of_guardian(views: ViewStore, login: str) -> list[UUID]:
         (login,),
     )
     return [UUID(case_id) for (case_id,) in rows]
+
+
+class ClosedCase(msgspec.Struct, frozen=True):
+    """A closed case whose child's data is not erased yet: where, and when it closed."""
+
+    case: UUID
+    municipality: str
+    closed_at: datetime
+
+
+def closed_unerased_cases(views: ViewStore, municipalities: set[str] | None) -> list[ClosedCase]:
+    """Closed cases not erased, oldest closure first; only in these municipalities
+    (None: in every one)."""
+    rows = views.read(
+        "SELECT c.case_id, c.municipality, c.closed_at FROM cv_cases c"
+        " WHERE c.status = 'closed' AND c.closed_at IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM cv_erasures e WHERE e.case_id = c.case_id)"
+        " ORDER BY c.closed_at, c.case_id", ())
+    return [
+        ClosedCase(case=UUID(case_id), municipality=municipality, closed_at=instant_of(closed))
+        for case_id, municipality, closed in rows
+        if municipalities is None or municipality in municipalities
+    ]
+
+
+def erased_since(views: ViewStore, since: datetime) -> list[UUID]:
+    """The cases whose child's data was erased at or after `since`."""
+    rows = views.read(
+        "SELECT case_id FROM cv_erasures WHERE erased_at >= ? ORDER BY erased_at, case_id",
+        (since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),))
+    return [UUID(case_id) for (case_id,) in rows]

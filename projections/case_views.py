@@ -89,12 +89,12 @@ class CaseViewsProjection:
             ev.ActionAgreed, ev.ActionEvaluated, ev.CaseClosed, ev.EntryAdded,
             ev.Level0StepRecorded, ev.MeetingHeld, ev.SatisfactionAnswered,
             ev.GuardianRecorded, ev.GuardianRemoved, ev.EntryWithheld,
-            ev.AccessLogStarted, ev.AccessRecorded,
+            ev.AccessLogStarted, ev.AccessRecorded, ev.ChildDataErased,
         )
     )
     TABLES = (
         "cv_cases", "cv_participants", "cv_consents", "cv_actions", "cv_access_logs", "cv_access",
-        "cv_guardians", "cv_by_law",
+        "cv_guardians", "cv_by_law", "cv_erasures",
     )
 
     def create(self, db: sqlite3.Connection) -> None:
@@ -150,6 +150,13 @@ class CaseViewsProjection:
             " login TEXT NOT NULL, case_id TEXT NOT NULL)"
         )
         db.execute("CREATE INDEX IF NOT EXISTS cv_guardians_login ON cv_guardians (login)")
+
+        # The cases whose child's data was erased (docs/operations.md, "Retention and
+        # erasure"): when and why, for the nightly sweep.
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS cv_erasures (case_id TEXT PRIMARY KEY,"
+            " erased_at TEXT NOT NULL, reason TEXT NOT NULL)"
+        )
 
     def clear(self, db: sqlite3.Connection) -> None:
         for table in self.TABLES:
@@ -295,6 +302,13 @@ class CaseViewsProjection:
     def _on_CaseClosed(self, db: sqlite3.Connection, e: ev.CaseClosed, case_id: str, _: int) -> None:
         self._set(db, case_id, status="closed", closed_at=instant(e.timestamp))
         self._no_pending(db, case_id)
+
+    def _on_ChildDataErased(self, db: sqlite3.Connection, e: ev.ChildDataErased, case_id: str, _: int) -> None:
+        db.execute(
+            "INSERT INTO cv_erasures (case_id, erased_at, reason) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (case_id, instant(e.timestamp), e.reason),
+        )
 
     def _on_AccessLogStarted(self, db: sqlite3.Connection, e: ev.AccessLogStarted) -> None:
         db.execute(

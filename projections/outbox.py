@@ -14,7 +14,8 @@ What an event queues (docs/notices.md):
   `family_sees_step`; an entry kept from the guardians is never one, and nothing a
   guardian did themselves): "Det er nytt i stafettloggen" (`family-new`) to each
   guardian of the case who opted in, one waiting message per guardian and case at a
-  time.
+  time (not the erasure of the child's data, `ChildDataErased`: nothing is left to
+  read).
 
 A family notice is sent at the earliest `family_delay` after the step
 (`STAFETTLOGG_FAMILY_NOTICE_DELAY_MINUTES`, 30 by default); if the
@@ -208,6 +209,8 @@ class OutboxProjection:
         if isinstance(event, ev.EntryWithheld):
             self._withheld(db, str(event.entry_id))
             return
+        if isinstance(event, ev.ChildDataErased):
+            return  # nothing new to read: the case's content is gone
         item = log_item(event)
         if item is None or not family_sees_step("guardian", item.kind) or not self._queues(event):
             return

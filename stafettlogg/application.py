@@ -34,6 +34,7 @@ from stafettlogg.archive_reads import ArchiveReads
 from stafettlogg.backends import backend_for, open_key_store
 from stafettlogg.case_commands import SHREDDED, CaseCommands
 from stafettlogg.case_reads import CaseReads
+from stafettlogg.erasure import ErasureCommands
 from stafettlogg.family_reads import FamilyReads
 from stafettlogg.idempotency import Idempotency, IdempotencyRecord, record_id
 from stafettlogg.keys import BlindIndex, ChildKeyStore, KeyFile, KeyFileWatch, Sealer
@@ -58,7 +59,7 @@ def utc_now() -> datetime:
 
 
 class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCommands,
-                  TrainingCommands, SurveyCommands, PlanCommands,
+                  TrainingCommands, SurveyCommands, PlanCommands, ErasureCommands,
                   ArchiveReads,
                   Application[UUID]):
     """The event-sourced application behind the API and the CLI: its wiring, the
@@ -524,6 +525,8 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
                 return self._replayed_opening(record), []
             child = self.uow.load_or_start(Child, child_id, lambda: Child.register(child_id, now))
             child.start_case(case_id, now)
+            if child.state.erased_at is not None:  # a new key, never the erased one
+                self.key_store.drop_cached(child_id)
             case = Case.open(
                 actor,
                 case_id=case_id,
@@ -570,7 +573,9 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
         return ids[0]
 
     def forget_child(self, case_id: UUID) -> None:
-        """Delete the child's data key: every sealed field of the child becomes unreadable."""
+        """Delete the child's data key: every sealed field of the child becomes unreadable.
+        Records nothing and checks no rule: the erasure the service offers is
+        `erase_child_data` (stafettlogg/erasure.py)."""
         self.key_store.shred(self.get_case(case_id).state.child_id)
 
 

@@ -298,9 +298,16 @@ class CaseReads:
         except AggregateNotFoundError:
             return None
 
-    def _open(self, child_id: UUID, sealed: bytes | None) -> str | None:
+    def _open(self, case: Case, sealed: bytes | None) -> str | None:
+        """A sealed field of the case, opened; `[slettet]` once the child's data is
+        erased (the key destroyed: a child who came back later has a new key, which
+        does not open the old cases, so an erased case is not even tried)."""
+        if sealed is None:
+            return None
+        if case.is_erased:
+            return SHREDDED
         try:
-            return self.sealer.open(child_id, sealed)
+            return self.sealer.open(case.state.child_id, sealed)
         except KeyShredded:
             return SHREDDED
 
@@ -308,12 +315,11 @@ class CaseReads:
         """The child's personal data, opened. Only for someone who may see the case."""
         case = self.get_case(case_id)
         opened = next(iter(self.events.get(case_id, lte=1)))
-        child_id = case.state.child_id
         return ChildDetails(
-            name=self._open(child_id, opened.child_name),  # type: ignore[attr-defined]
-            birth_date=self._open(child_id, opened.birth_date),  # type: ignore[attr-defined]
-            national_id=self._open(child_id, opened.national_id),  # type: ignore[attr-defined]
-            concern=self._open(child_id, opened.concern),  # type: ignore[attr-defined]
+            name=self._open(case, opened.child_name),  # type: ignore[attr-defined]
+            birth_date=self._open(case, opened.birth_date),  # type: ignore[attr-defined]
+            national_id=self._open(case, opened.national_id),  # type: ignore[attr-defined]
+            concern=self._open(case, opened.concern),  # type: ignore[attr-defined]
         )
 
     def case_log(self, case_id: UUID) -> list[LogEntryView]:
@@ -325,7 +331,7 @@ class CaseReads:
         return [
             LogEntryView(
                 seq=item.seq, at=item.at, kind=item.kind, user=item.user, service=item.service,
-                text=self._open(case.state.child_id, item.sealed_text), details=item.details,
+                text=self._open(case, item.sealed_text), details=item.details,
                 withheld=item.kind in ENTRY_KINDS and item.details.get("entry_id") in withheld,
             )
             for item in items
@@ -333,4 +339,4 @@ class CaseReads:
 
     def _opener(self, case: Case) -> Callable[[bytes], str | None]:
         """Opens a field sealed with this case's child's key."""
-        return lambda sealed: self._open(case.state.child_id, sealed)
+        return lambda sealed: self._open(case, sealed)

@@ -8,6 +8,7 @@
     stafettlogg restore FILE [--force]
     stafettlogg keys rotate master|store|index|token [--keep-old] [--grace MINUTES]
     stafettlogg archive export --period P --out DIR
+    stafettlogg erase --case ID --reason TEXT
 
 Configuration comes from the `STAFETTLOGG_*` environment variables (see
 `stafettlogg/settings.py`). Errors are one line on stderr, never a traceback:
@@ -210,6 +211,43 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"elsewhere or delete it)"
         )
     _load_with_progress(settings, args.seed, args.children)
+    return 0
+
+
+# --- erase ------------------------------------------------------------------------
+
+# Who the access log names for an erasure from the command line.
+CLI_ACTOR_USER = "cli"
+
+
+def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
+    """Erase the data of a case's child on request (docs/operations.md, "Retention and
+    erasure"): the child's key deleted, the erasure recorded; refused while open."""
+    from uuid import UUID
+
+    from domain import errors
+    from domain.values import Actor
+    from stafettlogg.application import Stafettlogg
+
+    try:
+        case_id = UUID(args.case)
+    except ValueError:
+        raise CommandError(f"--case: ikke et saksnummer (en UUID): {args.case!r}",
+                           EXIT_USAGE) from None
+    actor = Actor(user=CLI_ACTOR_USER, roles=frozenset({"admin"}))
+    app = Stafettlogg(settings)
+    try:
+        erased = app.erase_child_data(actor, case_id, reason=args.reason)
+    except errors.InvalidValue as exc:
+        raise CommandError(f"--reason: {exc.message}", EXIT_USAGE) from None
+    except errors.DomainError as exc:
+        raise CommandError(f"ikke slettet: {exc.message}") from None
+    finally:
+        app.close()
+    others = len(erased) - 1
+    print(f"Slettet: barnets opplysninger i saken {case_id}"
+          + (f" og {others} andre saker for barnet" if others > 0 else "")
+          + " kan ikke lenger leses.")
     return 0
 
 
@@ -587,6 +625,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR",
                         help="directory for the zips (made if missing)")
     export.set_defaults(handler=cmd_archive_export)
+
+    erase = commands.add_parser(
+        "erase", help="erase the data of a closed case's child on request (crypto-shredding)")
+    erase.add_argument("--case", required=True, metavar="ID", help="the case id (a UUID)")
+    erase.add_argument(
+        "--reason", required=True, metavar="TEXT",
+        help="why, kept with the erasure: a reference such as the journal number of the"
+             " request, never the child's or a guardian's name or number")
+    erase.set_defaults(handler=cmd_erase)
     return parser
 
 

@@ -696,6 +696,13 @@ class ChildKeyStore:
         with self._lock:
             self._cache.pop(child_id, None)
 
+    def drop_cached(self, child_id: UUID) -> None:
+        """Forget this process's copy of the child's key, so that the next use looks in
+        the key store: after an erasure (possibly by another process), a new case of the
+        child gets a new key, never the deleted one."""
+        with self._lock:
+            self._cache.pop(child_id, None)
+
     def close(self) -> None:
         """Close the connections of every thread that used the store."""
         self._table.close()

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from domain.consent import DEFAULT_YOUTH_CONSENT_AGE, YOUTH_CONSENT_AGE_RANGE
+from domain.retention import ARCHIVE_YEARS_RANGE
 
 
 class SettingsError(ValueError):
@@ -199,6 +200,24 @@ def _youth_ages(raw: str) -> dict[str, int]:
     return ages
 
 
+def _archive_years(raw: str) -> dict[str, int]:
+    """`4225=10,3201=5` -> {"4225": 10, "3201": 5}; `*=10` for every other municipality."""
+    years: dict[str, int] = {}
+    low, high = ARCHIVE_YEARS_RANGE.start, ARCHIVE_YEARS_RANGE.stop - 1
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        number, sep, value = (x.strip() for x in part.partition("="))
+        if (not sep or not (number == "*" or (number.isdigit() and len(number) == 4))
+                or not value.isdigit()):
+            msg = ("STAFETTLOGG_ARCHIVE_YEARS har formen 4225=10,3201=5 (kommunenummer=år"
+                   " etter at saken ble avsluttet; *=10 for alle andre kommuner)")
+            raise SettingsError(msg)
+        if int(value) not in ARCHIVE_YEARS_RANGE:
+            msg = f"STAFETTLOGG_ARCHIVE_YEARS: arkivperioden må være {low}-{high} år"
+            raise SettingsError(msg)
+        years[number] = int(value)
+    return years
+
+
 def _municipality_names(raw: str) -> dict[str, str]:
     """`4225=Lyngdal,4227=Kvinesdal` -> {"4225": "Lyngdal", "4227": "Kvinesdal"}."""
     names: dict[str, str] = {}
@@ -284,6 +303,10 @@ class Settings:
     port: int = 8000
     youth_consent_age: int = DEFAULT_YOUTH_CONSENT_AGE
     youth_consent_ages: dict[str, int] = field(default_factory=dict)
+    # The archive period per municipality: years after closure until the nightly sweep
+    # erases the child's data (`*` for every other municipality). Empty: never on
+    # schedule (docs/operations.md, "Retention and erasure").
+    archive_years: dict[str, int] = field(default_factory=dict)
     # The names of the municipalities, for the statistics pages and files (a number
     # without a name is shown as "Kommune 4225").
     municipality_names: dict[str, str] = field(default_factory=dict)
@@ -354,6 +377,7 @@ class Settings:
                 YOUTH_CONSENT_AGE_RANGE.stop - 1,
             ),
             youth_consent_ages=_youth_ages(env.get("STAFETTLOGG_YOUTH_CONSENT_AGES", "")),
+            archive_years=_archive_years(env.get("STAFETTLOGG_ARCHIVE_YEARS", "")),
             municipality_names=_municipality_names(
                 env.get("STAFETTLOGG_MUNICIPALITY_NAMES", "")),
             snapshot_interval=_int(env, "STAFETTLOGG_SNAPSHOT_INTERVAL", 50, 2, 100_000),
@@ -436,6 +460,10 @@ class Settings:
 
     def youth_consent_age_for(self, municipality: str) -> int:
         return self.youth_consent_ages.get(municipality, self.youth_consent_age)
+
+    def archive_years_for(self, municipality: str) -> int | None:
+        """The municipality's archive period in years, or None: never erased on schedule."""
+        return self.archive_years.get(municipality, self.archive_years.get("*"))
 
     @property
     def backend(self) -> str:

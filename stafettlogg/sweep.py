@@ -8,7 +8,11 @@ Once a day, from `STAFETTLOGG_SWEEP_AT` (02:00 Europe/Oslo by default), the swee
    and a pending handover to it is cancelled), though nobody touches the case;
 2. queues the reminders of the day, when notices are sent (an action past its
    evaluation date, a consent that runs out in 14 or in 3 days:
-   `stafettlogg.notices.queue_reminders`).
+   `stafettlogg.notices.queue_reminders`);
+3. erases the data of every child whose cases' archive periods have all run out
+   (`STAFETTLOGG_ARCHIVE_YEARS`; `Stafettlogg.erase_due_children`,
+   stafettlogg/erasure.py), and deletes again the key of a child erased in the last
+   week, in case a process stopped between recording an erasure and deleting the key.
 
 It runs once a day however many processes share the store, and a restart does not
 run it again: the day is claimed in the `sw_sweeps` table of the view database,
@@ -16,8 +20,9 @@ inside a transaction that holds the writer lock `sweep` (an advisory lock on
 PostgreSQL, SQLite's write lock on SQLite), and marked done when the sweep has
 finished. A process that dies in the middle leaves a claim that runs out after
 `CLAIM`; the next process then runs the sweep again, which is harmless: a consent
-already recorded expired is not recorded twice, and a reminder is queued once under
-its key. A service that was down at the hour runs the day's sweep when it starts.
+already recorded expired is not recorded twice, a reminder is queued once under
+its key, and a child already erased is not erased again. A service that was down
+at the hour runs the day's sweep when it starts.
 """
 
 from __future__ import annotations
@@ -82,13 +87,14 @@ class NightlySweep:
         day = self.day_due(now)
         if day is None or not self._claim(day, now):
             return False
-        expired, queued = self.sweep(now)
+        expired, queued, erased = self.sweep(now)
         with self.views.database.transaction("sweep") as db:
             db.execute(
                 "UPDATE sw_sweeps SET finished_at = ?, consents_expired = ?,"
                 " reminders_queued = ? WHERE day = ?",
                 (self.app.clock().isoformat(), expired, queued, day.isoformat()))
-        log.info("sweep of %s: %d consents expired, %d reminders queued", day, expired, queued)
+        log.info("sweep of %s: %d consents expired, %d reminders queued, %d children erased",
+                 day, expired, queued, erased)
         return True
 
     def _claim(self, day: date, now: datetime) -> bool:
@@ -104,8 +110,9 @@ class NightlySweep:
                 (day.isoformat(), (now + CLAIM).isoformat(), now.isoformat()))
         return True
 
-    def sweep(self, now: datetime) -> tuple[int, int]:
-        """The work itself: (consents recorded expired, reminders queued)."""
+    def sweep(self, now: datetime) -> tuple[int, int, int]:
+        """The work itself: (consents recorded expired, reminders queued, children
+        erased)."""
         self.app.read_models.catch_up()
         lapsed = self.views.read(
             "SELECT DISTINCT k.case_id FROM cv_consents k JOIN cv_cases c"
@@ -118,7 +125,9 @@ class NightlySweep:
         if self.app.settings.smtp.enabled:
             self.app.read_models.catch_up()
             queued = queue_reminders(self.views, now)
-        return expired, queued
+        self.app.read_models.catch_up()
+        erased = self.app.erase_due_children(at=now)
+        return expired, queued, erased
 
     def last(self) -> SweepRun | None:
         """The latest sweep that finished, if any."""

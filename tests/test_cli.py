@@ -446,3 +446,49 @@ def test_a_damaged_key_file_stops_the_cli_with_a_clear_message(tmp_path):
     assert result.returncode == 1
     assert result.stdout == ""
     assert "nøkkelfilen" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_erase_erases_a_closed_case_s_child_and_refuses_an_open_case(tmp_path: Path) -> None:
+    from stafettlogg.application import SHREDDED
+    from tests.conftest import KARI
+
+    data_dir = tmp_path / "var"
+    app = Stafettlogg(Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data_dir)}))
+    try:
+        register_services(app)
+        closed = app.open_case(KARI, child_name="Ingrid Aasen", concern="Stille i timene.")
+        app.record_level0_step(KARI, closed.id, step="beslutning", text="Avslutter.")
+        app.close_case(KARI, closed.id, reason="concern-resolved", note=None)
+        still_open = app.open_case(KARI, child_name="Jonas Bakke", concern="Sliten.")
+    finally:
+        app.close()
+
+    refused = run_cli(data_dir, "erase", "--case", str(still_open.id), "--reason",
+                      "Krav om sletting, journalpost 2026/7")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "stafettlogg: ikke slettet: Saken er åpen: barnets opplysninger kan ikke slettes"
+        " før saken er avsluttet.")
+    named = run_cli(data_dir, "erase", "--case", str(closed.id), "--reason", "Krav fra Ingrid")
+    assert named.returncode == 2
+    assert named.stderr.startswith("stafettlogg: --reason: Begrunnelsen blir stående")
+    bad = run_cli(data_dir, "erase", "--case", "sak-7", "--reason", "Krav")
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert "--case: ikke et saksnummer" in bad.stderr
+
+    done = run_cli(data_dir, "erase", "--case", str(closed.id), "--reason",
+                   "Krav om sletting, journalpost 2026/7")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        f"Slettet: barnets opplysninger i saken {closed.id} kan ikke lenger leses.")
+    app = Stafettlogg(Settings.from_env({"STAFETTLOGG_DATA_DIR": str(data_dir)}))
+    try:
+        assert app.child_details(closed.id).name == SHREDDED
+        assert app.child_details(still_open.id).name == "Jonas Bakke"
+        assert app.case_log(closed.id)[-1].details["note"] == (
+            "Krav om sletting, journalpost 2026/7")
+    finally:
+        app.close()
+    again = run_cli(data_dir, "erase", "--case", str(closed.id), "--reason", "Krav")
+    assert again.returncode == 1
+    assert "allerede slettet" in again.stderr

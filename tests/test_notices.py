@@ -532,3 +532,23 @@ def test_smtp_settings_name_the_variable_when_wrong() -> None:
                                 "STAFETTLOGG_SMTP_FROM": "a@b.no", "STAFETTLOGG_SMTP_USER": "u",
                                 "STAFETTLOGG_SMTP_PASSWORD": "hemmelig"})
     assert "hemmelig" not in repr(chosen)
+
+
+def test_the_erasure_of_the_child_s_data_sends_the_guardians_nothing(
+    app: Stafettlogg, mailbox: Mailbox, clock: MovableClock,
+) -> None:
+    case_id = shared_case(app)
+    app.record_guardian(KARI, case_id, name="Mona Strand", relation="mother", national_id=MOTHER)
+    app.choose_guardian_notices(app.family_person(MOTHER), "now", MONA)
+    app.close_case(KARI, case_id, reason="concern-resolved", note=None)
+    clock.now += timedelta(hours=1)
+    app.notices.run_once()
+    assert [m["To"] for m in mailbox.messages] == [MONA]  # the closing is news to her
+    queued = outbox(app)
+
+    app.erase_child_data(ADMIN, case_id, reason="Krav om sletting, journalpost 2026/1234")
+    clock.now += timedelta(hours=1)
+    app.read_models.catch_up()
+    app.notices.run_once()
+    assert len(mailbox.messages) == 1
+    assert outbox(app) == queued

@@ -9,6 +9,10 @@
   register one; `/admin/ansatte/{id}` changes them and deactivates or reactivates them.
   A login subject is typed once and never shown again: a page says only whether the
   person has a login.
+* `/admin/sletting`: erase a child's data on request (docs/pages.md, "Erasure"): the
+  case number and the reason, then a confirmation page that shows only what the case
+  is (municipality, dates, how many of the child's cases it covers), never who; refused
+  in Norwegian while a case of the child is open.
 
 Nothing here reads a case: an admin never sees case content. Like the case pages, a
 handler reads the form into the API's own request bodies (pages/forms.py), calls the
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -45,6 +50,8 @@ DONE = {
     "ansatt-endret": "Endringene er lagret.",
     "deaktivert": "Den ansatte er deaktivert og kan ikke lenger logge inn.",
     "aktivert": "Den ansatte er aktiv igjen og kan logge inn.",
+    "slettet": "Barnets opplysninger er slettet og kan ikke lenger leses. Slettingen er "
+               "ført i saken og i tilgangsloggen.",
 }
 
 
@@ -376,6 +383,87 @@ async def set_active(request: Request[Any, Any, Any], app: Stafettlogg, viewer: 
                     status_code=303)
 
 
+# --- erasure on request -------------------------------------------------------------------
+
+ERASE_MISSING = {"case": "Skriv saksnummeret.", "reason": "Skriv hvorfor opplysningene slettes."}
+
+
+@get("/admin/sletting", include_in_schema=False)
+async def erasure_page(viewer: Viewer, ok: str | None = None) -> Template:
+    _admin(viewer)
+    return _erasure_form(viewer, FormState("sletting"), done=DONE.get(ok or ""))
+
+
+def _erasure_form(viewer: Viewer, f: FormState, *, status: int = 200,
+                  done: str | None = None) -> Template:
+    return Template(template_name="admin-sletting.html", status_code=status,
+                    context=_context(viewer, f=f, done=done))
+
+
+def _erasure_fields(fields: dict[str, list[str]]) -> tuple[UUID, str]:
+    """The case number and the reason typed; FormInvalid naming the field if not."""
+    typed = {name: (fields.get(name) or [""])[0].strip() for name in ("case", "reason")}
+    missing = {name: ERASE_MISSING[name] for name, value in typed.items() if not value}
+    if missing:
+        raise FormInvalid(missing)
+    try:
+        case_id = UUID(typed["case"])
+    except ValueError:
+        raise FormInvalid({"case": "Saksnummeret er 32 tegn med bindestreker, slik det står "
+                                   "på saken, for eksempel 3f2a…-…"}) from None
+    return case_id, typed["reason"]
+
+
+async def _erasure_refused(viewer: Viewer, fields: dict[str, list[str]],
+                           exc: errors.DomainError | FormInvalid) -> Template:
+    kept = {k: v for k, v in fields.items() if k in ("case", "reason")}
+    if isinstance(exc, FormInvalid):
+        return _erasure_form(viewer, FormState("sletting", kept, errors=exc.errors,
+                             message="Noe må rettes før opplysningene kan slettes."),
+                             status=400)
+    if isinstance(exc, errors.InvalidValue):
+        found = {_field_of(exc.field): exc.message}
+    elif isinstance(exc, errors.NotFound):
+        found = {"case": "Det finnes ingen sak med dette saksnummeret."}
+    else:
+        found = {}
+    return _erasure_form(viewer, FormState(
+        "sletting", kept, errors=found,
+        message=exc.message if not found else "Opplysningene ble ikke slettet."),
+        status=_status_of(exc))
+
+
+@post("/admin/sletting", include_in_schema=False)
+async def confirm_erasure(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
+                          form: dict[str, str]) -> Template:
+    """The confirmation step: what the erasure covers, and the button that does it."""
+    _admin(viewer)
+    fields = await _fields(request)
+    try:
+        case_id, reason = _erasure_fields(fields)
+        preview = await off_loop(app.erasure_preview, viewer.actor, case_id, reason)
+    except (FormInvalid, errors.DomainError) as exc:
+        return await _erasure_refused(viewer, fields, exc)
+    return Template(template_name="admin-slett.html", status_code=200 if preview.may_erase
+                    else 409, context=_context(
+                        viewer, preview=preview, reason=" ".join(reason.split()),
+                        place=app.settings.municipality_name(preview.municipality),
+                        f=FormState("slett")))
+
+
+@post("/admin/sletting/slett", include_in_schema=False, status_code=303)
+async def erase_child(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
+                      form: dict[str, str]) -> Response[Any]:
+    _admin(viewer)
+    fields = await _fields(request)
+    try:
+        case_id, reason = _erasure_fields(fields)
+        await off_loop(app.erase_child_data, viewer.actor, case_id, reason=reason)
+    except (FormInvalid, errors.DomainError) as exc:
+        return await _erasure_refused(viewer, fields, exc)
+    return Redirect("/admin/sletting?ok=slettet", status_code=303)
+
+
 ROUTES = [admin_home, services_page, register_service, service_page, rename_service,
           close_service_page, close_service, staff_page, register_staff, member_page,
-          change_staff, set_active]
+          change_staff, set_active, erasure_page, confirm_erasure, erase_child]

@@ -198,3 +198,11 @@ FIELD_LABELS.update({"title": "Aktivitet", "responsible": "Ansvarlig", "due": "F
 # access log.
 ACCESS_ACTIONS.update({"download-archive": "lastet ned arkivpakken",
                        "archive-export": "eksporterte arkivpakken (kommandolinjen)"})
+
+# Erasure (pages/admin.py, stafettlogg/erasure.py): the step in the log, the access-log
+# line, the reasons and the admin's form field.
+LOG_KINDS["child-data-erased"] = "Barnets opplysninger ble slettet"
+ACCESS_ACTIONS["erase-child-data"] = "slettet barnets opplysninger"
+ERASURE_REASONS = {"archive-period-ended": "arkivperioden var ute",
+                   "request": "etter krav om sletting"}
+FIELD_LABELS["case"] = "Saksnummer"
