@@ -61,7 +61,7 @@ class ArchiveReads:
 
         def _visible_case(self, actor: Actor, case_id: UUID, on: date) -> Case: ...
         def _log_read(self, actor: Actor, case_id: UUID, action: str, at: datetime) -> None: ...
-        def _open(self, child_id: UUID, sealed: bytes | None) -> str | None: ...
+        def _open(self, case: Case, sealed: bytes | None) -> str | None: ...
         def get_case(self, case_id: UUID) -> Case: ...
         def case_at(self, case_id: UUID, version: int) -> Case: ...
 
@@ -102,12 +102,14 @@ class ArchiveReads:
         closing = next(e for e in events if isinstance(e, ev.CaseClosed))
         events = [e for e in events if e.originator_version <= closing.originator_version]
         case = self.case_at(case_id, closing.originator_version)
-        child_id = case.state.child_id
+        # Sealed fields are opened as the case is now: `[slettet]` once the child's
+        # data is erased, which happens after the closing.
+        now_case = self.get_case(case_id)
         opened = events[0]
         assert isinstance(opened, ev.CaseOpened)
 
         def open_(sealed: bytes | None) -> str | None:
-            return self._open(child_id, sealed)
+            return self._open(now_case, sealed)
 
         closed_on = closing.timestamp.date()
         child = ChildDetails(

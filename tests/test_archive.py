@@ -23,7 +23,7 @@ from stafettlogg.application import Stafettlogg
 from stafettlogg.archive import NAMESPACE, package_of, schema
 from stafettlogg.settings import Settings
 from stafettlogg.web.pages import words
-from tests.conftest import KARI, PER, T0, register_services
+from tests.conftest import ADMIN, KARI, PER, T0, register_services
 from tests.test_cli import run_cli
 
 KIM = Actor(user="kim", service="hs-lyngdal", roles=frozenset({"worker", "coordinator"}),
@@ -142,6 +142,27 @@ def test_the_same_case_gives_the_same_package_and_later_reads_do_not_change_it(
     app.read_case_view(KARI, case_id)
     again = package_of(app, app.archive_record(KIM, case_id)).to_zip()
     assert again == first
+
+
+def test_after_erasure_the_package_holds_no_personal_data_and_still_validates(
+    app: Stafettlogg,
+) -> None:
+    """A package made after the child's data is erased (crypto-shredding) reads
+    `[slettet]` where the sealed fields were: the archive copy handed on before is the
+    archive's; the service keeps nothing it could still open."""
+    case_id = closed_case(app)
+    app.erase_child_data(ADMIN, case_id, reason="Krav om sletting, journalpost 2026/77")
+    files = unpacked(app, KARI, case_id)
+    pdf = PdfReader(io.BytesIO(files["stafettlogg.pdf"]))
+    text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pdf.pages))
+    everything = text + files["arkivmelding.xml"].decode()
+    for written in ("Ida Arkivsen", "Guri Arkivsen", SECRET_ENTRY, "Det hjalp.",
+                    "Bekymringen er løst.", "Vi avtalte en fast voksen."):
+        assert written not in everything, written
+    assert "[slettet]" in text
+    xml = etree.fromstring(files["arkivmelding.xml"])
+    assert schema().validate(xml), schema().error_log
+    assert xml.findtext("m:saksmappe/m:sakspart/m:sakspartNavn", namespaces=N) == "[slettet]"
 
 
 def test_the_holder_and_the_coordinator_may_take_it_and_each_download_is_logged(

@@ -9,6 +9,8 @@ axe-core finds no WCAG 2.1 A/AA violation, nothing from another host, no console
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from uuid import UUID
@@ -102,6 +104,23 @@ def test_an_admin_erases_a_closed_case_s_child_after_confirming(adam: Admin, ser
     adam.submit("Gå videre", refused=True)  # 409: nothing left to erase
     expect(page.get_by_role("status")).to_contain_text("ble slettet")
     assert page.get_by_role("button", name="Ja, slett opplysningene").count() == 0
+
+
+def test_after_erasure_the_holder_still_opens_the_case_page_and_its_archive_package(
+        server: Server):
+    """Kari held the case: after the erasure (the test above) its page and its archive
+    package still open, with [slettet] where the child's name, date and concern were."""
+    with httpx.Client(base_url=server.base_url, follow_redirects=False, timeout=30) as http:
+        assert sign_in(http, "kari-sub").status_code in (302, 303)
+        page = http.get(f"/saker/{CASES['closed']}")
+        assert page.status_code == 200
+        assert SHREDDED in page.text and CHILD_NAME not in page.text
+        assert CONCERN not in page.text
+        package = http.get(f"/saker/{CASES['closed']}/arkivpakke.zip")
+        assert package.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(package.content)) as z:
+            xml = z.read("arkivmelding.xml").decode()
+        assert CHILD_NAME not in xml and SHREDDED in xml
 
 
 def test_an_open_case_is_refused_in_norwegian_and_nothing_is_erased(adam: Admin,

@@ -25,6 +25,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from stafettlogg.web import assets
+from stafettlogg.case_commands import SHREDDED
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 OSLO = ZoneInfo("Europe/Oslo")
@@ -44,9 +45,12 @@ def _read(value: date | datetime | str) -> date | datetime:
 
 
 def dato(value: date | datetime | str | None) -> str:
-    """`dd.mm.åååå`; a datetime on its date in Europe/Oslo."""
+    """`dd.mm.åååå`; a datetime on its date in Europe/Oslo. A sealed date of a child
+    whose data is erased reads `[slettet]`, as every erased field does."""
     if value is None:
         return ""
+    if value == SHREDDED:
+        return SHREDDED
     value = _read(value)
     if isinstance(value, datetime):
         value = _in_oslo(value)
