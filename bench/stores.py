@@ -99,11 +99,17 @@ class _KeysInBatches(SqliteKeyTable):
     """The children's keys file, with new keys written in one transaction per flush
     (the application writes each at once, one commit per new child)."""
 
-    def insert(self, child_id: str, wrapped: bytes) -> None:
+    def insert(self, child_id: str, wrapped: bytes, target: str) -> bool:
+        # The key table's own insert, inside the batch's one transaction: stored only
+        # under the master key the table wraps with (stafettlogg/keys.py).
         db = self._connect()
         if not db.in_transaction:
-            db.execute("BEGIN")
-        super().insert(child_id, wrapped)
+            db.execute("BEGIN IMMEDIATE")
+        if self._target(db) != target:
+            return False
+        db.execute("INSERT OR IGNORE INTO child_keys (child_id, wrapped) VALUES (?, ?)",
+                   (child_id, wrapped))
+        return True
 
     def commit(self) -> None:
         db = self._connect()
@@ -187,7 +193,7 @@ class BulkLoader(Stafettlogg):
         opened = self.uow.openings.get(case.id)
         if opened is None:
             return super()._child_age(case, on)
-        raw = self._open(case.state.child_id, opened.birth_date)
+        raw = self._open(case, opened.birth_date)
         return None if raw is None or raw == SHREDDED else age_on(date.fromisoformat(raw), on)
 
     def flush(self) -> None:

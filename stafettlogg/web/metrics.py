@@ -23,6 +23,7 @@ from prometheus_client import generate_latest
 
 from stafettlogg.observability import Metrics
 from stafettlogg.settings import Settings
+from stafettlogg.web.api.problems import documented
 
 # The text format every Prometheus reads (Litestar adds `; charset=utf-8`).
 CONTENT_TYPE = "text/plain; version=0.0.4"
@@ -49,7 +50,7 @@ def _render(metrics: Metrics) -> bytes:
 
 
 @get("/metrics", tags=["drift"], summary="Metrics (Prometheus)", include_in_schema=True,
-     media_type=CONTENT_TYPE)
+     media_type=CONTENT_TYPE, responses=documented(404))
 async def metrics_endpoint(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
     """The metrics in the Prometheus text format; 404 for a client that may not read them."""
     settings: Settings = state["settings"]
