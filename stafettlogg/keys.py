@@ -391,6 +391,10 @@ class KeyTable(Protocol):
 
     def get(self, child_id: str) -> bytes | None: ...
 
+    def ping(self, timeout: float) -> None:
+        """Raise unless the table answers within `timeout` seconds (/ready)."""
+        ...
+
     def delete(self, child_id: str) -> None: ...
 
     def master_state(self) -> tuple[str, str | None] | None: ...
@@ -476,6 +480,9 @@ class SqliteKeyTable:
             "SELECT wrapped FROM child_keys WHERE child_id = ?", (child_id,)
         ).fetchone()
         return None if row is None else bytes(row[0])
+
+    def ping(self, timeout: float) -> None:
+        self.get("ready-check")  # a local file: it answers or raises at once
 
     def delete(self, child_id: str) -> None:
         self._connect().execute("DELETE FROM child_keys WHERE child_id = ?", (child_id,))
@@ -707,9 +714,9 @@ class ChildKeyStore:
         """Close the connections of every thread that used the store."""
         self._table.close()
 
-    def ping(self) -> None:
-        """Raise unless the key store answers (/ready): a look-up of an id no child has."""
-        self._table.get("ready-check")
+    def ping(self, timeout: float) -> None:
+        """Raise unless the key store answers within `timeout` seconds (/ready)."""
+        self._table.ping(timeout)
 
 
 class Sealer:

@@ -486,6 +486,11 @@ class PostgresKeyTable:
         rows = self._rows("SELECT wrapped FROM child_keys WHERE child_id = %s", (child_id,))
         return None if not rows else bytes(rows[0][0])
 
+    def ping(self, timeout: float) -> None:
+        # Within the timeout, as the event store's check: a database that went silent
+        # must not hold /ready (the key table may live in the same database).
+        ping(self.datastore, timeout)
+
     def delete(self, child_id: str) -> None:
         self._count("DELETE FROM child_keys WHERE child_id = %s", (child_id,))
 

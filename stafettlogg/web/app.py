@@ -210,6 +210,7 @@ def create_app(settings: Settings | None = None, app: Stafettlogg | None = None,
             if starter is not None:
                 instance = await to_thread.run_sync(starter.stop)
             litestar.state.pop(STATE_KEY, None)
+            health.close()
             if instance is not None:
                 await to_thread.run_sync(instance.stop_background)
                 if owned:
