@@ -57,15 +57,21 @@ class Users:
         return {"Authorization": f"Bearer {self.token(user)}", **extra}
 
 
-@pytest.fixture
-def stafettlogg(tmp_path: Path, backend: Backend) -> Iterator[Stafettlogg]:
-    settings = backend.settings(tmp_path / "var", STAFETTLOGG_RATE_LIMIT_PER_MINUTE="100000")
+def open_api_app(data_dir: Path, backend: Backend) -> Stafettlogg:
+    """The API tests' application: the registered services, and Kvinesdal skole (4227)."""
+    settings = backend.settings(data_dir, STAFETTLOGG_RATE_LIMIT_PER_MINUTE="100000")
     app = Stafettlogg(settings, clock=lambda: NOW)
     register_services(app)
     app.register_service(
         ADMIN, service_id="kvinesdal-skole", name="Kvinesdal skole", sector="skole",
         municipalities=["4227"], at=NOW,
     )
+    return app
+
+
+@pytest.fixture
+def stafettlogg(tmp_path: Path, backend: Backend) -> Iterator[Stafettlogg]:
+    app = open_api_app(tmp_path / "var", backend)
     yield app
     app.close()
 
