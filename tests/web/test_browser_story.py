@@ -193,6 +193,7 @@ def test_the_whole_story_by_clicking_and_typing(people: dict[str, Person]):
     per.submit("Avslutt saken", form)
     expect(per.page.locator("main")).to_contain_text("Saken er avsluttet og kan ikke endres")
     per.log_says("Saken ble avsluttet")
+    per.check()  # the closed case's page, with its archive link
 
     # Per held the baton at the closing: the closed case's page offers him its archive
     # package, a plain link; the zip's PDF and arkivmelding belong together.
