@@ -29,16 +29,16 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from domain import errors
 from stafettlogg.application import Stafettlogg
 from stafettlogg.idempotency import Idempotency
 from stafettlogg.web.api import schemas as s
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
-from stafettlogg.web.pages.auth import Viewer, require_role
+from stafettlogg.web.pages.auth import PostedForm, SignedIn, Viewer, require_role
 from stafettlogg.web.pages.forms import REQUIRED, FormInvalid, FormState, parse
 
 ROLE_ORDER = ("worker", "coordinator", "leader", "evaluator", "admin")
@@ -107,7 +107,7 @@ def _status_of(exc: errors.DomainError) -> int:
 
 
 @get("/admin", include_in_schema=False)
-async def admin_home(viewer: Viewer) -> Template:
+async def admin_home(viewer: SignedIn) -> Template:
     _admin(viewer)
     return Template(template_name="admin.html", context=_context(viewer))
 
@@ -116,7 +116,7 @@ async def admin_home(viewer: Viewer) -> Template:
 
 
 @get("/admin/tjenester", include_in_schema=False)
-async def services_page(app: Stafettlogg, viewer: Viewer, ok: str | None = None) -> Template:
+async def services_page(app: App, viewer: SignedIn, ok: FromQuery[str | None] = None) -> Template:
     _admin(viewer)
     return await _services_page(app, viewer, FormState("tjeneste"), done=DONE.get(ok or ""))
 
@@ -129,8 +129,8 @@ async def _services_page(app: Stafettlogg, viewer: Viewer, f: FormState, *,
 
 
 @post("/admin/tjenester", include_in_schema=False, status_code=303)
-async def register_service(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                           form: dict[str, str]) -> Response[Any]:
+async def register_service(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                           form: PostedForm) -> Response[Any]:
     _admin(viewer)
     fields = await _fields(request)
     typed = {**fields, "municipalities": _numbers((fields.get("municipalities") or [""])[0])}
@@ -164,8 +164,8 @@ def _service_or_404(app: Stafettlogg, service_id: str) -> Any:
 
 
 @get("/admin/tjenester/{service_id:str}", include_in_schema=False)
-async def service_page(app: Stafettlogg, viewer: Viewer, service_id: FromPath[str],
-                       ok: str | None = None) -> Template:
+async def service_page(app: App, viewer: SignedIn, service_id: FromPath[str],
+                       ok: FromQuery[str | None] = None) -> Template:
     _admin(viewer)
     info = await off_loop(_service_or_404, app, service_id)
     return await _service_page(app, viewer, info, FormState("navn", {"name": [info.name]}),
@@ -180,8 +180,8 @@ async def _service_page(app: Stafettlogg, viewer: Viewer, info: Any, f: FormStat
 
 
 @post("/admin/tjenester/{service_id:str}", include_in_schema=False, status_code=303)
-async def rename_service(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                         form: dict[str, str], service_id: FromPath[str]) -> Response[Any]:
+async def rename_service(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                         form: PostedForm, service_id: FromPath[str]) -> Response[Any]:
     _admin(viewer)
     info = await off_loop(_service_or_404, app, service_id)
     fields = await _fields(request)
@@ -201,7 +201,7 @@ async def rename_service(request: Request[Any, Any, Any], app: Stafettlogg, view
 
 
 @get("/admin/tjenester/{service_id:str}/legg-ned", include_in_schema=False)
-async def close_service_page(app: Stafettlogg, viewer: Viewer,
+async def close_service_page(app: App, viewer: SignedIn,
                              service_id: FromPath[str]) -> Template:
     _admin(viewer)
     info = await off_loop(_service_or_404, app, service_id)
@@ -211,7 +211,7 @@ async def close_service_page(app: Stafettlogg, viewer: Viewer,
 
 
 @post("/admin/tjenester/{service_id:str}/legg-ned", include_in_schema=False, status_code=303)
-async def close_service(app: Stafettlogg, viewer: Viewer, form: dict[str, str],
+async def close_service(app: App, viewer: SignedIn, form: PostedForm,
                         service_id: FromPath[str]) -> Response[Any]:
     _admin(viewer)
     await off_loop(_service_or_404, app, service_id)
@@ -233,8 +233,8 @@ def _service_options(services: list[Any], keep: str | None = None) -> list[tuple
 
 
 @get("/admin/ansatte", include_in_schema=False)
-async def staff_page(app: Stafettlogg, viewer: Viewer, tjeneste: str | None = None,
-                     ok: str | None = None) -> Template:
+async def staff_page(app: App, viewer: SignedIn, tjeneste: FromQuery[str | None] = None,
+                     ok: FromQuery[str | None] = None) -> Template:
     _admin(viewer)
     return await _staff_page(app, viewer, FormState("ansatt", groups=("roles",)),
                              chosen=tjeneste or None, done=DONE.get(ok or ""))
@@ -259,8 +259,8 @@ def _without_login(fields: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 @post("/admin/ansatte", include_in_schema=False, status_code=303)
-async def register_staff(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                         form: dict[str, str]) -> Response[Any]:
+async def register_staff(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                         form: PostedForm) -> Response[Any]:
     _admin(viewer)
     fields = await _fields(request)
     subject = (fields.get("login") or [""])[0].strip()
@@ -306,8 +306,8 @@ def _member_form(member: Any) -> FormState:
 
 
 @get("/admin/ansatte/{staff_id:str}", include_in_schema=False)
-async def member_page(app: Stafettlogg, viewer: Viewer, staff_id: FromPath[str],
-                      ok: str | None = None) -> Template:
+async def member_page(app: App, viewer: SignedIn, staff_id: FromPath[str],
+                      ok: FromQuery[str | None] = None) -> Template:
     _admin(viewer)
     member = await off_loop(_member_or_404, app, staff_id)
     return await _member_page(app, viewer, member, _member_form(member),
@@ -325,8 +325,8 @@ async def _member_page(app: Stafettlogg, viewer: Viewer, member: Any, f: FormSta
 
 
 @post("/admin/ansatte/{staff_id:str}", include_in_schema=False, status_code=303)
-async def change_staff(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                       form: dict[str, str], staff_id: FromPath[str]) -> Response[Any]:
+async def change_staff(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                       form: PostedForm, staff_id: FromPath[str]) -> Response[Any]:
     _admin(viewer)
     member = await off_loop(_member_or_404, app, staff_id)
     fields = await _fields(request)
@@ -369,8 +369,8 @@ async def change_staff(request: Request[Any, Any, Any], app: Stafettlogg, viewer
 
 
 @post("/admin/ansatte/{staff_id:str}/aktiv", include_in_schema=False, status_code=303)
-async def set_active(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                     form: dict[str, str], staff_id: FromPath[str]) -> Response[Any]:
+async def set_active(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                     form: PostedForm, staff_id: FromPath[str]) -> Response[Any]:
     _admin(viewer)
     member = await off_loop(_member_or_404, app, staff_id)
     active = form.get("active") == "ja"
@@ -389,7 +389,7 @@ ERASE_MISSING = {"case": "Skriv saksnummeret.", "reason": "Skriv hvorfor opplysn
 
 
 @get("/admin/sletting", include_in_schema=False)
-async def erasure_page(viewer: Viewer, ok: str | None = None) -> Template:
+async def erasure_page(viewer: SignedIn, ok: FromQuery[str | None] = None) -> Template:
     _admin(viewer)
     return _erasure_form(viewer, FormState("sletting"), done=DONE.get(ok or ""))
 
@@ -434,8 +434,8 @@ async def _erasure_refused(viewer: Viewer, fields: dict[str, list[str]],
 
 
 @post("/admin/sletting", include_in_schema=False)
-async def confirm_erasure(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                          form: dict[str, str]) -> Template:
+async def confirm_erasure(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                          form: PostedForm) -> Template:
     """The confirmation step: what the erasure covers, and the button that does it."""
     _admin(viewer)
     fields = await _fields(request)
@@ -452,8 +452,8 @@ async def confirm_erasure(request: Request[Any, Any, Any], app: Stafettlogg, vie
 
 
 @post("/admin/sletting/slett", include_in_schema=False, status_code=303)
-async def erase_child(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                      form: dict[str, str]) -> Response[Any]:
+async def erase_child(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                      form: PostedForm) -> Response[Any]:
     _admin(viewer)
     fields = await _fields(request)
     try:

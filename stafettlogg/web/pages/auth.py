@@ -32,7 +32,7 @@ from domain.staff import ROLE_NAMES, StaffMember
 from domain.values import Actor
 from stafettlogg.observability import note_user
 from stafettlogg.application import Stafettlogg
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.oidc import OidcClient, SignInRefused
 from stafettlogg.web.sessions import (
     LOGIN_COOKIE,
@@ -42,6 +42,8 @@ from stafettlogg.web.sessions import (
     new_secret,
     same_token,
 )
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 log = logging.getLogger("stafettlogg.signin")
 
@@ -60,6 +62,11 @@ class Viewer(msgspec.Struct, frozen=True):
         m = self.member
         return Actor(user=m.id, service=m.service, roles=frozenset(m.roles),
                      municipalities=frozenset(m.municipalities))
+
+
+# What a page handler is given (explicit markers, as Litestar 2.25 wants).
+SignedIn = NamedDependency[Viewer]
+PostedForm = NamedDependency[dict[str, str]]
 
 
 class SignInRequired(HTTPException):
@@ -148,7 +155,7 @@ EXCEPTION_HANDLERS = {SignInRequired: sign_in_redirect, FormRefused: form_refuse
 # --- dependencies ------------------------------------------------------------------
 
 
-async def provide_viewer(request: Request[Any, Any, Any], state: State, app: Stafettlogg
+async def provide_viewer(request: Request[Any, Any, Any], state: State, app: App
                          ) -> Viewer:
     sessions: Sessions = state["sessions"]
     session_id = request.cookies.get(SESSION_COOKIE)
@@ -164,7 +171,7 @@ async def provide_viewer(request: Request[Any, Any, Any], state: State, app: Sta
     return Viewer(member=member, session_id=session_id, csrf=session.csrf)
 
 
-async def provide_form(request: Request[Any, Any, Any], viewer: Viewer) -> dict[str, str]:
+async def provide_form(request: Request[Any, Any, Any], viewer: SignedIn) -> dict[str, str]:
     """The posted form, once its CSRF token is the session's."""
     form = await request.form()
     if not same_token(form.get(CSRF_FIELD), viewer.csrf):
@@ -191,9 +198,9 @@ async def _demo_people(app: Stafettlogg) -> list[dict[str, str]]:
 
 
 @get("/logg-inn", include_in_schema=False)
-async def sign_in_page(request: Request[Any, Any, Any], state: State, app: Stafettlogg,
-                       neste: str | None = None, avsluttet: str | None = None,
-                       utlogget: str | None = None) -> Response[Any]:
+async def sign_in_page(request: Request[Any, Any, Any], state: State, app: App,
+                       neste: FromQuery[str | None] = None, avsluttet: FromQuery[str | None] = None,
+                       utlogget: FromQuery[str | None] = None) -> Response[Any]:
     sessions: Sessions = state["sessions"]
     attempt = LoginAttempt(csrf=new_secret(), next=safe_next(neste))
     attempt_id = await sessions.begin_login(attempt)
@@ -209,7 +216,7 @@ async def sign_in_page(request: Request[Any, Any, Any], state: State, app: Stafe
 
 
 @post("/logg-inn/demo", include_in_schema=False, status_code=303)
-async def demo_sign_in(request: Request[Any, Any, Any], state: State, app: Stafettlogg
+async def demo_sign_in(request: Request[Any, Any, Any], state: State, app: App
                        ) -> Response[Any]:
     """One click on a demo person: signed in as them (only with `serve --demo`)."""
     if not state.get("demo_sign_in", False):
@@ -275,7 +282,7 @@ async def oidc_answer(request: Request[Any, Any, Any], state: State, client: str
 
 @get("/logg-inn/oidc", include_in_schema=False)
 async def oidc_start(request: Request[Any, Any, Any], state: State,
-                     neste: str | None = None) -> Response[Any]:
+                     neste: FromQuery[str | None] = None) -> Response[Any]:
     oidc: OidcClient | None = state.get("oidc")
     if oidc is None:
         raise HTTPException(status_code=404)
@@ -284,8 +291,8 @@ async def oidc_start(request: Request[Any, Any, Any], state: State,
 
 @get("/logg-inn/oidc/svar", include_in_schema=False)
 async def oidc_callback(
-    request: Request[Any, Any, Any], state: State, app: Stafettlogg,
-    code: str | None = None, error: str | None = None,
+    request: Request[Any, Any, Any], state: State, app: App,
+    code: FromQuery[str | None] = None, error: FromQuery[str | None] = None,
 ) -> Response[Any]:
     answer = await oidc_answer(request, state, "oidc", code, error)
     if isinstance(answer, Response):
@@ -299,8 +306,8 @@ async def oidc_callback(
 
 
 @post("/logg-ut", include_in_schema=False, status_code=303)
-async def sign_out(request: Request[Any, Any, Any], state: State, viewer: Viewer,
-                   form: dict[str, str]) -> Response[Any]:
+async def sign_out(request: Request[Any, Any, Any], state: State, viewer: SignedIn,
+                   form: PostedForm) -> Response[Any]:
     sessions: Sessions = state["sessions"]
     await sessions.end(viewer.session_id)
     answer = Redirect("/logg-inn?utlogget=1", status_code=303)

@@ -30,9 +30,9 @@ from stafettlogg.archive import archive_zip
 from stafettlogg.idempotency import Idempotency
 from stafettlogg.protocol import CommandOptions, IdempotencyKeyReused, Outcome, VersionMismatch
 from stafettlogg.web.api import schemas as s
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
-from stafettlogg.web.pages.auth import Viewer
+from stafettlogg.web.pages.auth import PostedForm, SignedIn, Viewer
 from stafettlogg.web.pages.forms import FormInvalid, FormState, parse
 
 CaseId = FromPath[UUID]
@@ -165,7 +165,7 @@ def _context(viewer: Viewer, directory: Directory, **more: Any) -> dict[str, Any
 
 
 @get("/saker", include_in_schema=False)
-async def worklist(app: Stafettlogg, viewer: Viewer) -> Template:
+async def worklist(app: App, viewer: SignedIn) -> Template:
     view, directory = await off_loop(_worklist, app, viewer.actor)
     return Template(template_name="saker.html", context=_context(viewer, directory, w=view))
 
@@ -178,7 +178,7 @@ def _worklist(app: Stafettlogg, actor: Actor) -> tuple[Any, Directory]:
 
 
 @get("/oversikt", include_in_schema=False)
-async def overview(app: Stafettlogg, viewer: Viewer) -> Template:
+async def overview(app: App, viewer: SignedIn) -> Template:
     view, directory = await off_loop(_overview, app, viewer.actor)
     return Template(template_name="oversikt.html", context=_context(viewer, directory, o=view))
 
@@ -188,7 +188,7 @@ def _overview(app: Stafettlogg, actor: Actor) -> tuple[Any, Directory]:
 
 
 @get("/saker/{case_id:uuid}/tilgangslogg", include_in_schema=False)
-async def access_log(app: Stafettlogg, viewer: Viewer, case_id: CaseId) -> Template:
+async def access_log(app: App, viewer: SignedIn, case_id: CaseId) -> Template:
     lines, directory = await off_loop(_access_log, app, viewer.actor, case_id)
     return Template(template_name="tilgangslogg.html", context=_context(
         viewer, directory, lines=lines, case_id=case_id))
@@ -202,7 +202,7 @@ def _access_log(app: Stafettlogg, actor: Actor, case_id: UUID) -> tuple[Any, Dir
 
 
 @get("/saker/{case_id:uuid}/arkivpakke.zip", include_in_schema=False)
-async def archive_package(app: Stafettlogg, viewer: Viewer, case_id: CaseId) -> Response[Any]:
+async def archive_package(app: App, viewer: SignedIn, case_id: CaseId) -> Response[Any]:
     """The zip of stafettlogg/archive/, for the holder at closure and the case's
     coordinator; the download is a line in the access log."""
     name, data = await off_loop(archive_zip, app, viewer.actor, case_id)
@@ -214,15 +214,15 @@ async def archive_package(app: Stafettlogg, viewer: Viewer, case_id: CaseId) -> 
 
 
 @get("/saker/ny", include_in_schema=False)
-async def new_case(app: Stafettlogg, viewer: Viewer) -> Template:
+async def new_case(app: App, viewer: SignedIn) -> Template:
     directory = await off_loop(_directory, app)
     return Template(template_name="ny-sak.html",
                     context=_context(viewer, directory, f=FormState("ny")))
 
 
 @post("/saker/ny", include_in_schema=False, status_code=303)
-async def open_case(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                    form: dict[str, str]) -> Response[Any]:
+async def open_case(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                    form: PostedForm) -> Response[Any]:
     fields = await _fields(request)
     key = (fields.get("_nokkel") or [""])[0]
     idempotency = (Idempotency.of(key, "POST", request.url.path, await request.body())
@@ -262,7 +262,7 @@ async def _new_case_again(app: Stafettlogg, viewer: Viewer, fields: dict[str, li
 
 
 @get("/saker/{case_id:uuid}", include_in_schema=False)
-async def case_page(app: Stafettlogg, viewer: Viewer, case_id: CaseId) -> Template:
+async def case_page(app: App, viewer: SignedIn, case_id: CaseId) -> Template:
     return await _case_page(app, viewer, case_id)
 
 
@@ -294,8 +294,8 @@ def _case_page_data(app: Stafettlogg, actor: Actor, case_id: UUID) -> tuple[Any,
 
 
 @post("/saker/{case_id:uuid}/{command:str}", include_in_schema=False, status_code=303)
-async def case_command(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                       form: dict[str, str], case_id: CaseId, command: FromPath[str]
+async def case_command(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                       form: PostedForm, case_id: CaseId, command: FromPath[str]
                        ) -> Response[Any]:
     spec = COMMANDS.get(command)
     if spec is None:

@@ -33,7 +33,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from uuid import UUID
 
@@ -44,13 +44,14 @@ from stafettlogg.application import Stafettlogg
 from stafettlogg.family_reads import FamilyPerson
 from stafettlogg.protocol import IdempotencyKeyReused
 from stafettlogg.web.api.schemas import Body, ServiceList, ShortText, Text
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.oidc import OidcClient
 from stafettlogg.web.pages import words
 from stafettlogg.web.pages.auth import CSRF_FIELD, oidc_answer, oidc_redirect
 from stafettlogg.web.pages.cases import Directory, _directory, _fields, _options, _target
 from stafettlogg.web.pages.forms import REQUIRED, FormInvalid, FormState, parse
 from stafettlogg.web.sessions import FAMILY_COOKIE, FamilySession, Sessions, new_secret, same_token
+from litestar.di import NamedDependency
 
 
 class FamilySignInRequired(HTTPException):
@@ -71,6 +72,9 @@ class Family:
         self.person = person
         self.session_id = session_id
         self.csrf = csrf
+
+
+SignedInFamily = NamedDependency[Family]  # what a family page is given
 
 
 async def provide_family(request: Request[Any, Any, Any], state: State) -> Family:
@@ -103,9 +107,9 @@ async def family_oidc_start(state: State) -> Response[Any]:
 
 
 @get("/familie/logg-inn/svar", include_in_schema=False)
-async def family_oidc_callback(request: Request[Any, Any, Any], state: State, app: Stafettlogg,
-                               code: str | None = None, error: str | None = None
-                               ) -> Response[Any]:
+async def family_oidc_callback(request: Request[Any, Any, Any], state: State, app: App,
+                               code: FromQuery[str | None] = None,
+                               error: FromQuery[str | None] = None) -> Response[Any]:
     answer = await oidc_answer(request, state, "family_oidc", code, error)
     if isinstance(answer, Response):
         return answer
@@ -128,14 +132,14 @@ async def family_oidc_callback(request: Request[Any, Any, Any], state: State, ap
 
 
 @get("/familie/saker", include_in_schema=False)
-async def family_cases(app: Stafettlogg, family: Family) -> Template:
+async def family_cases(app: App, family: SignedInFamily) -> Template:
     cases = await off_loop(app.family_cases, family.person)
     return _page("familie-saker.html", family=family, cases=cases)
 
 
 @get("/familie/saker/{case_id:uuid}", include_in_schema=False)
-async def family_case(app: Stafettlogg, family: Family, case_id: FromPath[UUID],
-                      lagret: str | None = None) -> Template:
+async def family_case(app: App, family: SignedInFamily, case_id: FromPath[UUID],
+                      lagret: FromQuery[str | None] = None) -> Template:
     return await _case_page(app, family, case_id, done=DONE.get(lagret or ""))
 
 
@@ -220,7 +224,7 @@ DONE = {
 
 @post("/familie/saker/{case_id:uuid}/{command:str}", include_in_schema=False,
       status_code=303)
-async def family_command(request: Request[Any, Any, Any], app: Stafettlogg, family: Family,
+async def family_command(request: Request[Any, Any, Any], app: App, family: SignedInFamily,
                          case_id: FromPath[UUID], command: FromPath[str]) -> Response[Any]:
     spec = COMMANDS.get(command)
     fields = await _fields(request)
@@ -258,7 +262,7 @@ async def family_command(request: Request[Any, Any, Any], app: Stafettlogg, fami
 
 
 @post("/familie/logg-ut", include_in_schema=False, status_code=303)
-async def family_sign_out(request: Request[Any, Any, Any], state: State, family: Family
+async def family_sign_out(request: Request[Any, Any, Any], state: State, family: SignedInFamily
                           ) -> Response[Any]:
     form = await request.form()
     if not same_token(form.get(CSRF_FIELD), family.csrf):

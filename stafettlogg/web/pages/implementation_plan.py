@@ -26,16 +26,16 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from domain import errors
 from domain.implementation_plan import STATUSES, ActivityDetails
 from stafettlogg.application import Stafettlogg
 from stafettlogg.plan_commands import OVERVIEW_STATUSES
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
-from stafettlogg.web.pages.auth import RoleRequired, Viewer
+from stafettlogg.web.pages.auth import PostedForm, RoleRequired, SignedIn, Viewer
 from stafettlogg.web.pages.forms import NOT_A_DATE, FormState, as_iso_date
 from stafettlogg.web.pages.implementation_results import key_figures
 
@@ -116,8 +116,9 @@ def _back(kommune: str, ok: str, periode: str = "") -> Redirect:
 
 
 @get("/innforing", include_in_schema=False)
-async def plan_page(app: Stafettlogg, viewer: Viewer, kommune: str | None = None,
-                    periode: str | None = None, ok: str | None = None) -> Template:
+async def plan_page(app: App, viewer: SignedIn, kommune: FromQuery[str | None] = None,
+                    periode: FromQuery[str | None] = None,
+                    ok: FromQuery[str | None] = None) -> Template:
     _may_see(viewer)
     if _is_admin(viewer):
         return await _admin_page(app, viewer, kommune=kommune, periode=periode,
@@ -206,7 +207,7 @@ async def _leader_page(app: Stafettlogg, viewer: Viewer, *, kommune: str | None,
 
 
 @post("/innforing/rytme", include_in_schema=False, status_code=303)
-async def set_rhythm(app: Stafettlogg, viewer: Viewer, form: dict[str, str]) -> Response[Any]:
+async def set_rhythm(app: App, viewer: SignedIn, form: PostedForm) -> Response[Any]:
     _admin(_may_see(viewer))
     kommune = form.get("kommune", "")
     rhythm = form.get("rhythm", "")
@@ -275,22 +276,22 @@ async def _save_activity(request: Request[Any, Any, Any], app: Stafettlogg, view
 
 
 @post("/innforing/aktiviteter", include_in_schema=False, status_code=303)
-async def add_activity(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                       form: dict[str, str]) -> Response[Any]:
+async def add_activity(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                       form: PostedForm) -> Response[Any]:
     _admin(_may_see(viewer))
     return await _save_activity(request, app, viewer, None)
 
 
 @post("/innforing/aktiviteter/{activity:uuid}", include_in_schema=False, status_code=303)
-async def change_activity(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                          form: dict[str, str], activity: FromPath[UUID]) -> Response[Any]:
+async def change_activity(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                          form: PostedForm, activity: FromPath[UUID]) -> Response[Any]:
     _admin(_may_see(viewer))
     return await _save_activity(request, app, viewer, activity)
 
 
 @post("/innforing/aktiviteter/{activity:uuid}/fjern", include_in_schema=False,
       status_code=303)
-async def remove_activity(app: Stafettlogg, viewer: Viewer, form: dict[str, str],
+async def remove_activity(app: App, viewer: SignedIn, form: PostedForm,
                           activity: FromPath[UUID]) -> Response[Any]:
     _admin(_may_see(viewer))
     kommune = form.get("kommune", "")
@@ -306,8 +307,8 @@ async def remove_activity(app: Stafettlogg, viewer: Viewer, form: dict[str, str]
 
 
 @post("/innforing/rapport", include_in_schema=False, status_code=303)
-async def report_status(app: Stafettlogg, viewer: Viewer,
-                        form: dict[str, str]) -> Response[Any]:
+async def report_status(app: App, viewer: SignedIn,
+                        form: PostedForm) -> Response[Any]:
     _may_see(viewer)
     if _is_admin(viewer):
         raise RoleRequired("Statusen rapporteres av enhetslederen for tjenesten.")

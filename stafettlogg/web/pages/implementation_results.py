@@ -26,7 +26,7 @@ from uuid import UUID
 
 from litestar import Response, get
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from openpyxl import Workbook
 
@@ -36,9 +36,9 @@ from projections.survey_results import ALL, GroupResult, mean_to_one_decimal
 from projections.training import INDICATORS
 from stafettlogg.application import Stafettlogg
 from stafettlogg.survey_commands import SurveyResults
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
-from stafettlogg.web.pages.auth import RoleRequired, Viewer
+from stafettlogg.web.pages.auth import RoleRequired, SignedIn, Viewer
 from stafettlogg.web.pages.training import (
     INDICATOR_COUNTS,
     INDICATOR_NAMES,
@@ -225,8 +225,8 @@ def _context(viewer: Viewer, **more: Any) -> dict[str, Any]:
 
 
 @get("/statistikk/innforing", include_in_schema=False)
-async def implementation_page(app: Stafettlogg, viewer: Viewer, kommune: str | None = None,
-                              dato: str | None = None) -> Template:
+async def implementation_page(app: App, viewer: SignedIn, kommune: FromQuery[str | None] = None,
+                              dato: FromQuery[str | None] = None) -> Template:
     _may_read(viewer)
     today = app.clock().astimezone(OSLO).date()
     places, chosen, day, f = await off_loop(lambda: shares_choice(
@@ -263,8 +263,8 @@ async def _results(app: Stafettlogg, viewer: Viewer, round_id: str) -> SurveyRes
 
 
 @get("/statistikk/undersokelser/sammenlign", include_in_schema=False)
-async def comparison_page(app: Stafettlogg, viewer: Viewer, forste: str | None = None,
-                          andre: str | None = None) -> Template:
+async def comparison_page(app: App, viewer: SignedIn, forste: FromQuery[str | None] = None,
+                          andre: FromQuery[str | None] = None) -> Template:
     _may_read(viewer)
     try:
         first, second = UUID(forste or ""), UUID(andre or "")
@@ -289,7 +289,7 @@ async def comparison_page(app: Stafettlogg, viewer: Viewer, forste: str | None =
 
 
 @get("/statistikk/undersokelser/{round_id:str}", include_in_schema=False)
-async def results_page(app: Stafettlogg, viewer: Viewer,
+async def results_page(app: App, viewer: SignedIn,
                        round_id: FromPath[str]) -> Template:
     try:
         results = await _results(app, viewer, round_id)
@@ -366,7 +366,7 @@ def _file_name(results: SurveyResults, suffix: str) -> str:
 
 
 @get("/statistikk/undersokelser/{round_id:str}/resultater.csv", include_in_schema=False)
-async def results_csv(app: Stafettlogg, viewer: Viewer, round_id: FromPath[str]) -> Response:
+async def results_csv(app: App, viewer: SignedIn, round_id: FromPath[str]) -> Response:
     results = await _results(app, viewer, round_id)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -377,7 +377,7 @@ async def results_csv(app: Stafettlogg, viewer: Viewer, round_id: FromPath[str])
 
 
 @get("/statistikk/undersokelser/{round_id:str}/resultater.xlsx", include_in_schema=False)
-async def results_xlsx(app: Stafettlogg, viewer: Viewer, round_id: FromPath[str]) -> Response:
+async def results_xlsx(app: App, viewer: SignedIn, round_id: FromPath[str]) -> Response:
     results = await _results(app, viewer, round_id)
     book = Workbook()
     sheet = book.active

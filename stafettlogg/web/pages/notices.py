@@ -23,18 +23,18 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from domain import errors
 from domain.notices import NOTICE_CHOICES
 from stafettlogg.application import Stafettlogg
 from stafettlogg.notices import OSLO
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
 from stafettlogg.web.pages.admin import _admin
-from stafettlogg.web.pages.auth import CSRF_FIELD, Viewer
-from stafettlogg.web.pages.family import Family
+from stafettlogg.web.pages.auth import CSRF_FIELD, PostedForm, SignedIn, Viewer
+from stafettlogg.web.pages.family import Family, SignedInFamily
 from stafettlogg.web.pages.forms import FormState
 from stafettlogg.web.sessions import same_token
 
@@ -80,7 +80,7 @@ def _staff_page(viewer: Viewer, f: FormState, *, status: int = 200, done: bool =
 
 
 @get("/varsler", include_in_schema=False)
-async def staff_notices_page(app: Stafettlogg, viewer: Viewer, lagret: str | None = None
+async def staff_notices_page(app: App, viewer: SignedIn, lagret: FromQuery[str | None] = None
                              ) -> Template:
     chosen = await off_loop(app.staff_notices, viewer.actor)
     return _staff_page(viewer, FormState("varsler", {"choice": [chosen.choice]}),
@@ -88,8 +88,8 @@ async def staff_notices_page(app: Stafettlogg, viewer: Viewer, lagret: str | Non
 
 
 @post("/varsler", include_in_schema=False, status_code=303)
-async def choose_staff_notices(request: Request[Any, Any, Any], app: Stafettlogg,
-                               viewer: Viewer, form: dict[str, str]) -> Response[Any]:
+async def choose_staff_notices(request: Request[Any, Any, Any], app: App,
+                               viewer: SignedIn, form: PostedForm) -> Response[Any]:
     fields = await _fields(request)
     choice = _first(fields, "choice")
     if choice not in NOTICE_CHOICES:
@@ -115,8 +115,9 @@ def _is_guardian(app: Stafettlogg, family: Family) -> bool:
 
 
 @get("/familie/varsler", include_in_schema=False)
-async def family_notices_page(app: Stafettlogg, family: Family, forste: str | None = None,
-                              lagret: str | None = None) -> Template:
+async def family_notices_page(app: App, family: SignedInFamily,
+                              forste: FromQuery[str | None] = None,
+                              lagret: FromQuery[str | None] = None) -> Template:
     chosen = await off_loop(app.guardian_notices, family.person)
     values = {"choice": [chosen.choice if chosen.chosen else ""],
               "email": [chosen.email or ""]}
@@ -125,8 +126,8 @@ async def family_notices_page(app: Stafettlogg, family: Family, forste: str | No
 
 
 @post("/familie/varsler", include_in_schema=False, status_code=303)
-async def choose_family_notices(request: Request[Any, Any, Any], app: Stafettlogg,
-                                family: Family) -> Response[Any]:
+async def choose_family_notices(request: Request[Any, Any, Any], app: App,
+                                family: SignedInFamily) -> Response[Any]:
     fields = await _fields(request)
     if not same_token(_first(fields, CSRF_FIELD), family.csrf):
         return Template(template_name="feil.html", status_code=403, context={
@@ -165,7 +166,7 @@ def _when(text: str | None) -> str:
 
 
 @get("/admin/varsler", include_in_schema=False)
-async def admin_notices(app: Stafettlogg, viewer: Viewer, ok: str | None = None) -> Template:
+async def admin_notices(app: App, viewer: SignedIn, ok: FromQuery[str | None] = None) -> Template:
     _admin(viewer)
     rows = await off_loop(app.notices.troubled)
     waiting = await off_loop(app.notices.waiting_count)
@@ -181,7 +182,7 @@ async def admin_notices(app: Stafettlogg, viewer: Viewer, ok: str | None = None)
 
 
 @post("/admin/varsler/{row_id:str}/prov-igjen", include_in_schema=False, status_code=303)
-async def admin_retry(app: Stafettlogg, viewer: Viewer, form: dict[str, str],
+async def admin_retry(app: App, viewer: SignedIn, form: PostedForm,
                       row_id: FromPath[str]) -> Response[Any]:
     _admin(viewer)
     await off_loop(app.notices.retry, row_id[:40], app.clock())

@@ -35,9 +35,9 @@ from projections.periods import parse_period
 from stafettlogg.application import Stafettlogg
 from stafettlogg.statistics import IndicatorTable, NotReleased, PeriodChoice
 from stafettlogg.web.api.statistics import csv_response, xlsx_response
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pdf import html_to_pdf
-from stafettlogg.web.pages.auth import Viewer, require_role
+from stafettlogg.web.pages.auth import SignedIn, Viewer, require_role
 from stafettlogg.web.report import (
     HIDDEN_NOTE,
     Place,
@@ -47,6 +47,7 @@ from stafettlogg.web.report import (
     report_of,
     trend_of,
 )
+from litestar.params import FromQuery
 
 ALL_PLACES = "alle"  # `kommune=alle`: all of the evaluator's municipalities
 
@@ -211,15 +212,15 @@ def _page(template: str, viewer: Viewer, view: Dashboard, **more: Any) -> Templa
 
 
 @get("/statistikk", include_in_schema=False)
-async def statistics_page(viewer: Viewer, app: Stafettlogg, periode: str | None = None,
-                          kommune: str | None = None) -> Template:
+async def statistics_page(viewer: SignedIn, app: App, periode: FromQuery[str | None] = None,
+                          kommune: FromQuery[str | None] = None) -> Template:
     _require_evaluator(viewer)
     view = await off_loop(dashboard, app, viewer, periode, kommune)
     return _page("statistikk.html", viewer, view)
 
 
 @get("/statistikk/om", include_in_schema=False)
-async def about_page(viewer: Viewer, app: Stafettlogg) -> Template:
+async def about_page(viewer: SignedIn, app: App) -> Template:
     _require_evaluator(viewer)
     policy = app.statistics.policy
     return Template(template_name="statistikk-om.html", context={
@@ -229,16 +230,17 @@ async def about_page(viewer: Viewer, app: Stafettlogg) -> Template:
 
 
 @get("/statistikk/utskrift", include_in_schema=False)
-async def print_page(viewer: Viewer, app: Stafettlogg, periode: str | None = None,
-                     kommune: str | None = None) -> Template:
+async def print_page(viewer: SignedIn, app: App, periode: FromQuery[str | None] = None,
+                     kommune: FromQuery[str | None] = None) -> Template:
     _require_evaluator(viewer)
     view = await off_loop(dashboard, app, viewer, periode, kommune, table="print", months=False)
     return _page("statistikk-utskrift.html", viewer, view, pdf=False)
 
 
 @get("/statistikk/rapport.pdf", include_in_schema=False)
-async def report_pdf(request: Request[Any, Any, Any], viewer: Viewer, app: Stafettlogg,
-                     periode: str | None = None, kommune: str | None = None) -> Response[Any]:
+async def report_pdf(request: Request[Any, Any, Any], viewer: SignedIn, app: App,
+                     periode: FromQuery[str | None] = None,
+                     kommune: FromQuery[str | None] = None) -> Response[Any]:
     _require_evaluator(viewer)
     view = await off_loop(dashboard, app, viewer, periode, kommune, table="report.pdf",
                           months=False)
@@ -273,8 +275,8 @@ def _file(app: Stafettlogg, viewer: Viewer, periode: str | None, kommune: str | 
 
 
 @get("/statistikk/indikatorer.xlsx", include_in_schema=False)
-async def xlsx_file(viewer: Viewer, app: Stafettlogg, periode: str | None = None,
-                    kommune: str | None = None) -> Response[Any]:
+async def xlsx_file(viewer: SignedIn, app: App, periode: FromQuery[str | None] = None,
+                    kommune: FromQuery[str | None] = None) -> Response[Any]:
     _require_evaluator(viewer)
     t, view = await off_loop(_file, app, viewer, periode, kommune, "indicators.xlsx")
     if t is None:
@@ -283,8 +285,9 @@ async def xlsx_file(viewer: Viewer, app: Stafettlogg, periode: str | None = None
 
 
 @get("/statistikk/indikatorer.csv", include_in_schema=False)
-async def csv_file(viewer: Viewer, app: Stafettlogg, periode: str | None = None,
-                   kommune: str | None = None, format: str | None = None) -> Response[Any]:
+async def csv_file(viewer: SignedIn, app: App, periode: FromQuery[str | None] = None,
+                   kommune: FromQuery[str | None] = None,
+                   format: FromQuery[str | None] = None) -> Response[Any]:
     _require_evaluator(viewer)
     t, view = await off_loop(_file, app, viewer, periode, kommune, "indicators.csv")
     if t is None:

@@ -41,7 +41,7 @@ from uuid import UUID
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from domain import errors
@@ -49,9 +49,16 @@ from domain.survey import DRIVERS, LEVELS_OF_USE, RESULT_ITEMS, ROLES, SCALE, Co
 from domain.survey import SurveyAnswer
 from stafettlogg.application import Stafettlogg
 from stafettlogg.survey_commands import SurveyRoundView
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
-from stafettlogg.web.pages.auth import CSRF_FIELD, FormRefused, RoleRequired, Viewer
+from stafettlogg.web.pages.auth import (
+    CSRF_FIELD,
+    FormRefused,
+    PostedForm,
+    RoleRequired,
+    SignedIn,
+    Viewer,
+)
 from stafettlogg.web.pages.forms import NOT_A_DATE, FormState, as_iso_date
 from stafettlogg.web.sessions import SURVEY_COOKIE, Sessions, same_token
 
@@ -118,7 +125,7 @@ def _municipalities(app: Stafettlogg) -> list[tuple[str, str]]:
 
 
 @get("/undersokelser", include_in_schema=False)
-async def rounds_page(app: Stafettlogg, viewer: Viewer) -> Template:
+async def rounds_page(app: App, viewer: SignedIn) -> Template:
     _admin(viewer)
     rounds = await off_loop(app.survey_rounds, viewer.actor)
     places = await off_loop(_municipalities, app)
@@ -137,7 +144,7 @@ def _open_form(app: Stafettlogg, viewer: Viewer, municipality: str, f: FormState
 
 
 @get("/undersokelser/ny", include_in_schema=False)
-async def open_page(app: Stafettlogg, viewer: Viewer, kommune: str | None = None
+async def open_page(app: App, viewer: SignedIn, kommune: FromQuery[str | None] = None
                     ) -> Response[Any]:
     _admin(viewer)
     places = dict(await off_loop(_municipalities, app))
@@ -150,8 +157,8 @@ async def open_page(app: Stafettlogg, viewer: Viewer, kommune: str | None = None
 
 
 @post("/undersokelser/ny", include_in_schema=False, status_code=303)
-async def open_round(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                     form: dict[str, str]) -> Response[Any]:
+async def open_round(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                     form: PostedForm) -> Response[Any]:
     _admin(viewer)
     fields = await _fields(request)
     municipality = _first(fields, "municipality")
@@ -208,16 +215,16 @@ async def _round_page(app: Stafettlogg, viewer: Viewer, view: SurveyRoundView,
 
 
 @get("/undersokelser/{round_id:uuid}", include_in_schema=False)
-async def round_page(app: Stafettlogg, viewer: Viewer, round_id: FromPath[UUID],
-                     ok: str | None = None) -> Template:
+async def round_page(app: App, viewer: SignedIn, round_id: FromPath[UUID],
+                     ok: FromQuery[str | None] = None) -> Template:
     _admin(viewer)
     view = await _round(app, viewer, round_id)
     return await _round_page(app, viewer, view, FormState("koder"), done=DONE.get(ok or ""))
 
 
 @post("/undersokelser/{round_id:uuid}/koder", include_in_schema=False, status_code=200)
-async def issue_codes(request: Request[Any, Any, Any], state: State, app: Stafettlogg,
-                      viewer: Viewer, form: dict[str, str], round_id: FromPath[UUID]
+async def issue_codes(request: Request[Any, Any, Any], state: State, app: App,
+                      viewer: SignedIn, form: PostedForm, round_id: FromPath[UUID]
                       ) -> Response[Any]:
     _admin(viewer)
     view = await _round(app, viewer, round_id)
@@ -261,8 +268,8 @@ async def issue_codes(request: Request[Any, Any, Any], state: State, app: Stafet
 
 
 @post("/undersokelser/{round_id:uuid}/epost", include_in_schema=False, status_code=200)
-async def mail_codes(request: Request[Any, Any, Any], state: State, app: Stafettlogg,
-                     viewer: Viewer, form: dict[str, str], round_id: FromPath[UUID]
+async def mail_codes(request: Request[Any, Any, Any], state: State, app: App,
+                     viewer: SignedIn, form: PostedForm, round_id: FromPath[UUID]
                      ) -> Response[Any]:
     """A code by e-mail to each active staff member of a service with an address; the
     codes that could not be sent are shown once, to print."""
@@ -294,7 +301,7 @@ async def mail_codes(request: Request[Any, Any, Any], state: State, app: Stafett
 
 
 @post("/undersokelser/{round_id:uuid}/avslutt", include_in_schema=False, status_code=303)
-async def close_round(app: Stafettlogg, viewer: Viewer, form: dict[str, str],
+async def close_round(app: App, viewer: SignedIn, form: PostedForm,
                       round_id: FromPath[UUID]) -> Response[Any]:
     _admin(viewer)
     await _round(app, viewer, round_id)
@@ -356,7 +363,7 @@ async def code_page(request: Request[Any, Any, Any], state: State) -> Response[A
 
 
 @post("/undersokelse", include_in_schema=False, status_code=200)
-async def enter_code(request: Request[Any, Any, Any], state: State, app: Stafettlogg
+async def enter_code(request: Request[Any, Any, Any], state: State, app: App
                      ) -> Response[Any]:
     sessions: Sessions = state["sessions"]
     fields = await _checked(request, sessions)
@@ -411,7 +418,7 @@ def _answer_of(fields: dict[str, list[str]], asks_role: bool
 
 
 @post("/undersokelse/svar", include_in_schema=False, status_code=303)
-async def record_answer(request: Request[Any, Any, Any], state: State, app: Stafettlogg
+async def record_answer(request: Request[Any, Any, Any], state: State, app: App
                         ) -> Response[Any]:
     sessions: Sessions = state["sessions"]
     fields = await _checked(request, sessions)

@@ -35,7 +35,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from domain import errors
@@ -44,9 +44,9 @@ from projections.training import ALL, HELD_BATON, HOLDERS_TRAINED, INDICATORS
 from stafettlogg.application import Stafettlogg
 from stafettlogg.attendance import AttendanceLine, read_attendance
 from stafettlogg.training_commands import TRAINING_NAMES, AttendanceRefused
-from stafettlogg.web.deps import off_loop
+from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
-from stafettlogg.web.pages.auth import RoleRequired, Viewer
+from stafettlogg.web.pages.auth import PostedForm, RoleRequired, SignedIn, Viewer
 from stafettlogg.web.pages.forms import NOT_A_DATE, FormState, as_iso_date
 from stafettlogg.web.pages.templating import OSLO
 
@@ -120,8 +120,9 @@ def percent(numerator: int, denominator: int) -> str:
 
 
 @get("/opplaering", include_in_schema=False)
-async def register_page(app: Stafettlogg, viewer: Viewer, tjeneste: str | None = None,
-                        ok: str | None = None, antall: str | None = None) -> Template:
+async def register_page(app: App, viewer: SignedIn, tjeneste: FromQuery[str | None] = None,
+                        ok: FromQuery[str | None] = None,
+                        antall: FromQuery[str | None] = None) -> Template:
     _may_see(viewer)
     services = {i.id: i for i in await off_loop(app.list_services)}
     chosen = tjeneste if _is_admin(viewer) and tjeneste in services else None
@@ -163,8 +164,8 @@ async def _person_page(app: Stafettlogg, viewer: Viewer, person: Any, f: FormSta
 
 
 @get("/opplaering/ansatte/{staff_id:str}", include_in_schema=False)
-async def person_page(app: Stafettlogg, viewer: Viewer, staff_id: FromPath[str],
-                      ok: str | None = None) -> Template:
+async def person_page(app: App, viewer: SignedIn, staff_id: FromPath[str],
+                      ok: FromQuery[str | None] = None) -> Template:
     _may_see(viewer)
     person = await _person(app, viewer, staff_id)
     return await _person_page(app, viewer, person, FormState("opplaering"),
@@ -182,8 +183,8 @@ def _day_of(text: str, *, missing: str) -> tuple[date | None, str | None]:
 
 
 @post("/opplaering/ansatte/{staff_id:str}", include_in_schema=False, status_code=303)
-async def record_training(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                          form: dict[str, str], staff_id: FromPath[str]) -> Response[Any]:
+async def record_training(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                          form: PostedForm, staff_id: FromPath[str]) -> Response[Any]:
     _may_see(viewer)
     person = await _person(app, viewer, staff_id)
     fields = await _fields(request)
@@ -216,7 +217,7 @@ async def record_training(request: Request[Any, Any, Any], app: Stafettlogg, vie
 
 
 @post("/opplaering/ansatte/{staff_id:str}/fjern", include_in_schema=False, status_code=303)
-async def remove_training(app: Stafettlogg, viewer: Viewer, form: dict[str, str],
+async def remove_training(app: App, viewer: SignedIn, form: PostedForm,
                           staff_id: FromPath[str]) -> Response[Any]:
     _may_see(viewer)
     person = await _person(app, viewer, staff_id)
@@ -242,14 +243,14 @@ def _import_form(viewer: Viewer, f: FormState, *, status: int = 200) -> Template
 
 
 @get("/opplaering/import", include_in_schema=False)
-async def import_page(viewer: Viewer) -> Template:
+async def import_page(viewer: SignedIn) -> Template:
     _may_see(viewer)
     return _import_form(viewer, FormState("import"))
 
 
 @post("/opplaering/import", include_in_schema=False, status_code=200)
-async def preview_import(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                         form: dict[str, str]) -> Response[Any]:
+async def preview_import(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                         form: PostedForm) -> Response[Any]:
     _may_see(viewer)
     posted = await request.form()
     fields = {k: [v] for k, v in form.items() if k in ("training", "on")}
@@ -292,8 +293,8 @@ def _preview_page(viewer: Viewer, preview: Any, f: FormState, *, filename: str =
 
 
 @post("/opplaering/import/registrer", include_in_schema=False, status_code=303)
-async def record_import(request: Request[Any, Any, Any], app: Stafettlogg, viewer: Viewer,
-                        form: dict[str, str]) -> Response[Any]:
+async def record_import(request: Request[Any, Any, Any], app: App, viewer: SignedIn,
+                        form: PostedForm) -> Response[Any]:
     _may_see(viewer)
     fields = await _fields(request)
     rows = zip(fields.get("linje", []), fields.get("ansatt", []),
@@ -392,8 +393,8 @@ def _share_rows(app: Stafettlogg, shares: list[Any]) -> list[ShareRow]:
 
 
 @get("/opplaering/andeler", include_in_schema=False)
-async def shares_page(app: Stafettlogg, viewer: Viewer, kommune: str | None = None,
-                      dato: str | None = None) -> Template:
+async def shares_page(app: App, viewer: SignedIn, kommune: FromQuery[str | None] = None,
+                      dato: FromQuery[str | None] = None) -> Template:
     _may_see(viewer)
     places, chosen, day, f = await off_loop(shares_choice, app, viewer, kommune, dato,
                                             "andeler")
