@@ -26,6 +26,7 @@ from uuid import UUID, uuid5
 
 import msgspec
 
+from domain.calendar import day_of
 from domain import errors
 from domain.aggregate import Aggregate, Snapshot
 from domain.consent import (
@@ -309,16 +310,16 @@ class Case(Aggregate):
     def level0_decision_overdue(self, on: date) -> bool:
         if self.state.level != 0 or self.state.decision_recorded:
             return False
-        return (on - self.state.opened_at.date()).days > LEVEL0_DECISION_DAYS
+        return (on - day_of(self.state.opened_at)).days > LEVEL0_DECISION_DAYS
 
     def handover_waits_too_long(self, on: date) -> bool:
         pending = self.state.pending_handover
-        return pending is not None and (on - pending.requested_at.date()).days > HANDOVER_WAIT_DAYS
+        return pending is not None and (on - day_of(pending.requested_at)).days > HANDOVER_WAIT_DAYS
 
     def quiet(self, on: date) -> bool:
         """Open, and nothing recorded for `QUIET_DAYS` days."""
         last = self.modified_on or self.state.opened_at
-        return self.is_open and (on - last.date()).days > QUIET_DAYS
+        return self.is_open and (on - day_of(last)).days > QUIET_DAYS
 
     def overdue_actions(self, on: date) -> list[Action]:
         return [a for a in self.state.actions.values()
@@ -360,7 +361,7 @@ class Case(Aggregate):
     def _require_access(self, service: ServiceInfo, at: datetime) -> None:
         """Sharing with another service needs an active consent that covers it."""
         self._require_serves_municipality(service)
-        if not self.has_access(service.id, at.date()):
+        if not self.has_access(service.id, day_of(at)):
             raise errors.ConsentRequired(
                 f"Det finnes ikke noe gyldig samtykke som omfatter tjenesten {service.name}."
             )
@@ -519,7 +520,7 @@ class Case(Aggregate):
             )
         if not services:
             raise errors.InvalidConsent("Samtykket må omfatte minst én tjeneste.")
-        if valid_until < at.date():
+        if valid_until < day_of(at):
             raise errors.InvalidConsent("Gyldig til kan ikke være tilbake i tid.")
         for service in services:
             self._require_serves_municipality(service)
@@ -619,7 +620,7 @@ class Case(Aggregate):
         if not self.is_open:
             return []
         return [c for c in self.state.consents.values()
-                if c.status == "active" and c.valid_until < at.date()]
+                if c.status == "active" and c.valid_until < day_of(at)]
 
     def expire_consents(self, at: datetime) -> list[UUID]:
         """Record the consents whose last day has passed, and end the access they gave."""
@@ -634,7 +635,7 @@ class Case(Aggregate):
 
     def _end_uncovered_access(self, at: datetime) -> None:
         """After a consent ends: services no longer covered leave, their handover is cancelled."""
-        on = at.date()
+        on = day_of(at)
         pending = self.state.pending_handover
         if pending is not None and not self.has_access(pending.to_service, on):
             self._record(
@@ -695,7 +696,7 @@ class Case(Aggregate):
             raise errors.InvalidValue(
                 "basis", "Lovhjemmelen må være en av: " + ", ".join(STATUTORY_BASES) + ".")
         self._require_serves_municipality(service)
-        if service.id in self.state.participants or self.has_access(service.id, at.date()):
+        if service.id in self.state.participants or self.has_access(service.id, day_of(at)):
             raise errors.AccessWithoutLaw()
         self._record(ServiceBroughtInByLaw, actor, at, brought_in_service=service.id,
                      sector=service.sector, basis=basis, reason=reason)
@@ -775,7 +776,7 @@ class Case(Aggregate):
         pending = self._pending(handover_id)
         if actor.user != pending.to_user or actor.service != pending.to_service:
             raise errors.NotRecipient()
-        if not self.has_access(pending.to_service, at.date()):
+        if not self.has_access(pending.to_service, day_of(at)):
             raise errors.ConsentRequired(
                 "Samtykket som omfattet mottakerens tjeneste, gjelder ikke lenger."
             )
@@ -891,7 +892,7 @@ class Case(Aggregate):
         """Minutes of a meeting; every service at the table needs consent."""
         self._require_open()
         self._require_participant(actor)
-        if held_on > at.date():
+        if held_on > day_of(at):
             raise errors.InvalidValue("held_on", "Et møte kan ikke føres før det er holdt.")
         if not services:
             raise errors.InvalidValue("services", "Møtet må ha minst én tjeneste.")
@@ -923,7 +924,7 @@ class Case(Aggregate):
         self._require_participant(actor)
         if responsible_service.id not in self.state.participants:
             raise errors.NotParticipant("Ansvarlig tjeneste må være med i saken.")
-        if evaluate_by < at.date():
+        if evaluate_by < day_of(at):
             raise errors.InvalidValue("evaluate_by", "Evalueringsdatoen kan ikke være passert.")
         action_id = self._next_id()
         self._record(
@@ -958,7 +959,7 @@ class Case(Aggregate):
             action_id=action_id,
             outcome=outcome,
             text=text,
-            evaluated_by_date=at.date() <= action.evaluate_by,
+            evaluated_by_date=day_of(at) <= action.evaluate_by,
         )
 
     def record_satisfaction(self, actor: Actor, *, respondent: str, score: int, at: datetime) -> None:

@@ -35,6 +35,7 @@ from uuid import UUID, uuid5
 
 import msgspec
 
+from domain.calendar import day_of
 from domain.aggregate import Aggregate, DomainEvent, Snapshot
 from domain.errors import Forbidden, InvalidValue, NotFound
 from domain.services import ServiceInfo
@@ -106,7 +107,7 @@ def period_of(day: date, rhythm: str) -> str:
 
 
 def checked_period(period: str, rhythm: str, at: datetime) -> str:
-    if period_start(period, rhythm) > at.date():
+    if period_start(period, rhythm) > day_of(at):
         raise InvalidValue("period", "Perioden har ikke begynt ennå, så det kan ikke "
                                      "rapporteres for den.")
     return period

@@ -32,6 +32,7 @@ from uuid import UUID, uuid5
 
 import msgspec
 
+from domain.calendar import day_of
 from domain.aggregate import Aggregate, DomainEvent, Snapshot
 from domain.errors import DomainError, Forbidden, InvalidValue
 from domain.services import ServiceInfo
@@ -206,7 +207,7 @@ class SurveyRound(Aggregate):
             service.require_open("services")
         if closes_on < opens_on:
             raise InvalidValue("closes_on", "Siste dag kan ikke være før første dag.")
-        if closes_on < at.date():
+        if closes_on < day_of(at):
             raise InvalidValue("closes_on", "Siste dag kan ikke være tilbake i tid.")
         unique = {s.id: s for s in services}
         round_ = cls(survey_round_id(token))
@@ -254,11 +255,11 @@ class SurveyRound(Aggregate):
 
     def is_closed(self, at: datetime) -> bool:
         assert self.state.closes_on is not None
-        return self.state.closed or at.date() > self.state.closes_on
+        return self.state.closed or day_of(at) > self.state.closes_on
 
     def is_open(self, at: datetime) -> bool:
         assert self.state.opens_on is not None
-        return not self.is_closed(at) and at.date() >= self.state.opens_on
+        return not self.is_closed(at) and day_of(at) >= self.state.opens_on
 
     # Applying ----------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from uuid import UUID, uuid5
 
 import msgspec
 
+from domain.calendar import day_of
 from domain.aggregate import Aggregate, DomainEvent, Snapshot
 from domain.errors import Forbidden, InvalidValue
 from domain.staff import StaffMember
@@ -69,7 +70,7 @@ def checked_training(training: str, field: str = "training") -> str:
 
 
 def checked_training_date(on: date, at: datetime, field: str = "on") -> date:
-    if on > at.date():
+    if on > day_of(at):
         raise InvalidValue(field, "Datoen for opplæringen kan ikke være fram i tid.")
     if on < EARLIEST:
         raise InvalidValue(field, f"Datoen for opplæringen må være {EARLIEST:%d.%m.%Y} eller senere.")

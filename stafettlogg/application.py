@@ -19,6 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Mapper
 from eventsourcing.utils import Environment
 
+from domain.calendar import day_of
 from domain import errors
 from domain.access import may_do_case_work, may_manage_services, may_see_case
 from domain.access_log import AccessLog, access_log_id
@@ -284,7 +285,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
 
         def attempt() -> tuple[Outcome, list[Aggregate]]:
             if visible is None:
-                case = self._visible_case(actor, case_id, now.date())
+                case = self._visible_case(actor, case_id, day_of(now))
             else:
                 case = self.get_case(case_id)
                 visible(case)
@@ -486,7 +487,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
             raise errors.InvalidValue("child.name", "Barnets navn må fylles ut.")
         if not concern.strip():
             raise errors.InvalidValue("concern", "Bekymringen må beskrives.")
-        if birth_date is not None and birth_date > now.date():
+        if birth_date is not None and birth_date > day_of(now):
             raise errors.InvalidValue("child.birth_date", "Fødselsdatoen kan ikke være fram i tid.")
         number = checked_national_id(national_id, "child.national_id")
         if actor.service is None:
@@ -533,7 +534,7 @@ class Stafettlogg(CaseCommands, CaseReads, FamilyReads, StaffCommands, NoticeCom
                 child_id=child_id,
                 service=service,
                 municipality=municipality,
-                age_band=age_band(age_on(birth_date, now.date())),
+                age_band=age_band(age_on(birth_date, day_of(now))),
                 child_name=seal(child_id, child_name.strip()),
                 birth_date=seal(child_id, birth_date.isoformat()) if birth_date else None,
                 national_id=seal(child_id, number) if number else None,

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from domain.calendar import day_of
 from domain import errors
 from domain import events as ev
 from domain.access import may_take_archive
@@ -72,10 +73,10 @@ class ArchiveReads:
         404 for a case the reader may not see, 409 `case-not-closed` for an open one,
         403 for anyone else who sees it."""
         now = self.clock()
-        case = self._visible_case(actor, case_id, now.date())
+        case = self._visible_case(actor, case_id, day_of(now))
         if case.is_open:
             raise errors.ArchiveNotReady()
-        if not may_take_archive(case, actor, now.date()):
+        if not may_take_archive(case, actor, day_of(now)):
             raise errors.Forbidden(
                 "Arkivpakken kan bare lastes ned av den som hadde stafettpinnen da saken "
                 "ble avsluttet, og av sakens koordinator.")

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Unpack
 from uuid import UUID
 
+from domain.calendar import day_of
 from domain import errors
 from domain.case import Case
 from domain.national_id import checked_national_id
@@ -138,7 +139,7 @@ class CaseCommands:
             actor, case_id, "withhold-entry",
             lambda c, now: c.withhold_entry(
                 actor, entry_id=entry_id, reason=self._seal(c, reason, "reason"),
-                child_age=self._child_age(c, now.date()), at=now,
+                child_age=self._child_age(c, day_of(now)), at=now,
             ),
             **options,
         )
@@ -158,7 +159,7 @@ class CaseCommands:
                 purpose=self._seal(c, purpose, "purpose"),
                 valid_until=valid_until,
                 form=form,
-                child_age=self._child_age(c, now.date()),
+                child_age=self._child_age(c, day_of(now)),
                 youth_consent_age=self.settings.youth_consent_age_for(c.state.municipality),
                 child_view=self._seal(c, child_view, "child_view", required=False),
                 at=now,

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.calendar import day_of
 from domain import errors
 from domain.access import may_see_case, may_see_content, may_take_archive
 from domain.case import Case
@@ -110,7 +111,7 @@ class CaseReads:
         A listing shows no personal data, so it is not an access to a case's content.
         """
         self._require_case_work(actor)
-        today = self.clock().date()
+        today = day_of(self.clock())
         page: list[CaseFacts] = []
         position = after
         while True:
@@ -147,13 +148,13 @@ class CaseReads:
         page, last = self.list_cases(
             actor, status=status, level=level, holder_me=holder_me, limit=limit, after=after,
         )
-        today = self.clock().date()
+        today = day_of(self.clock())
         return CaseListView(items=[case_summary_view(f, today) for f in page], next=last)
 
     def read_case(self, actor: Actor, case_id: UUID, *, action: str = "read-case") -> Case:
         """A case as its reader may see it; the read is recorded in its access log."""
         now = self.clock()
-        case = self._visible_case(actor, case_id, now.date())
+        case = self._visible_case(actor, case_id, day_of(now))
         self._log_read(actor, case_id, action, now)
         return case
 
@@ -161,7 +162,7 @@ class CaseReads:
         """The case as its reader may see it today, the child's personal data only
         for the services taking part; the read is recorded in its access log."""
         case = self.read_case(actor, case_id)
-        today = self.clock().date()
+        today = day_of(self.clock())
         if not may_see_content(case, actor, today):
             return case_view(case, today)
         return case_view(case, today, self.child_details(case_id), self._opener(case))
@@ -170,7 +171,7 @@ class CaseReads:
         """The case page: the case and, for the services taking part, the child and the
         log. One page view is one line in the access log (`read-case-page`)."""
         now = self.clock()
-        today = now.date()
+        today = day_of(now)
         case = self._visible_case(actor, case_id, today)
         self._log_read(actor, case_id, "read-case-page", now)
         content = may_see_content(case, actor, today)
@@ -184,7 +185,7 @@ class CaseReads:
     def worklist(self, actor: Actor) -> WorklistView:
         """"Mine saker": the open cases the reader holds, those their service takes part
         in, and the inbox; the child's name only where the reader may see it."""
-        today = self.clock().date()
+        today = day_of(self.clock())
         inbox = self.inbox(actor)
         rows = [f for f in self._case_rows(actor, status="open", limit=1_000_000)
                 if may_see_case(f, actor, today)]
@@ -211,7 +212,7 @@ class CaseReads:
         deactivated. Reads each case (not the case list) for its last activity."""
         if not actor.is_coordinator:
             raise errors.Forbidden("Oversikten er for koordinatorer.")
-        today = self.clock().date()
+        today = day_of(self.clock())
         staff = {m.id: m for m in self.list_staff()}
         rows: list[OverviewRow] = []
         for facts in self._case_rows(actor, status="open", limit=1_000_000):
@@ -238,16 +239,16 @@ class CaseReads:
 
     def case_view(self, case: Case) -> CaseView:
         """A case as a command left it, for its answer: no personal data."""
-        return case_view(case, self.clock().date())
+        return case_view(case, day_of(self.clock()))
 
     def may_see_content(self, actor: Actor, case: Case) -> bool:
-        return may_see_content(case, actor, self.clock().date())
+        return may_see_content(case, actor, day_of(self.clock()))
 
     def read_log(self, actor: Actor, case_id: UUID) -> LogView:
         """The case log, for the services taking part; recorded in the access log."""
         now = self.clock()
-        case = self._visible_case(actor, case_id, now.date())
-        if not may_see_content(case, actor, now.date()):
+        case = self._visible_case(actor, case_id, day_of(now))
+        if not may_see_content(case, actor, day_of(now)):
             raise errors.Forbidden("Bare tjenester som er med i saken, kan lese loggen.")
         self._log_read(actor, case_id, "read-log", now)
         return LogView(entries=self.case_log(case_id))
@@ -255,7 +256,7 @@ class CaseReads:
     def read_access_log(self, actor: Actor, case_id: UUID) -> list[AccessLine]:
         """Who read or changed the case; reading it is itself recorded."""
         now = self.clock()
-        self._visible_case(actor, case_id, now.date())
+        self._visible_case(actor, case_id, day_of(now))
         self._log_read(actor, case_id, "read-access-log", now)
         self.read_models.catch_up()
         return access_lines(self.read_models.views, case_id)
@@ -263,7 +264,7 @@ class CaseReads:
     def inbox(self, actor: Actor) -> InboxView:
         """What waits for the caller: handovers to them, overdue actions, ending consents."""
         self._require_case_work(actor)
-        today = self.clock().date()
+        today = day_of(self.clock())
         soon = today + timedelta(days=CONSENT_WARNING_DAYS)
         open_cases = [
             f for f in self._case_rows(actor, status="open", limit=1_000_000)

@@ -25,6 +25,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.calendar import day_of
 from domain import errors
 from domain.access import may_erase_child_data
 from domain.aggregate import Aggregate
@@ -34,7 +35,6 @@ from domain.retention import archive_period_ends, check_erasure_note, child_eras
 from domain.values import Actor
 from projections.case_queries import closed_unerased_cases, erased_since
 from stafettlogg.keys import KeyShredded
-from stafettlogg.notices import OSLO
 
 if TYPE_CHECKING:
     from domain.access_log import AccessLog
@@ -70,11 +70,6 @@ class ErasurePreview(msgspec.Struct, frozen=True, kw_only=True):
         return self.open_cases == 0 and self.erased_on is None
 
 
-def local_date(moment: datetime) -> date:
-    """The day in Norway of an instant."""
-    return moment.astimezone(OSLO).date()
-
-
 class ErasureCommands:
     """Erasing a child's data, on request and on schedule."""
 
@@ -104,11 +99,11 @@ class ErasureCommands:
         if reason is not None:
             check_erasure_note(reason, self._personal_values(cases))
         years = self.settings.archive_years_for(case.state.municipality)
-        closed_on = local_date(case.state.closed_at) if case.state.closed_at else None
+        closed_on = day_of(case.state.closed_at) if case.state.closed_at else None
         return ErasurePreview(
             case=case.id, municipality=case.state.municipality, status=case.state.status,
-            opened_on=local_date(case.state.opened_at), closed_on=closed_on,
-            erased_on=local_date(case.state.erased_at) if case.state.erased_at else None,
+            opened_on=day_of(case.state.opened_at), closed_on=closed_on,
+            erased_on=day_of(case.state.erased_at) if case.state.erased_at else None,
             cases=len(cases), open_cases=sum(1 for c in cases if c.is_open),
             archive_years=years,
             archive_ends=archive_period_ends(closed_on, years) if closed_on and years else None,
@@ -136,21 +131,21 @@ class ErasureCommands:
         self._repair_recent(now)
         if not self.settings.archive_years:
             return 0
-        today = local_date(now)
+        today = day_of(now)
         wildcard = "*" in self.settings.archive_years
         places = None if wildcard else set(self.settings.archive_years)
         seen: set[UUID] = set()
         erased = 0
         for row in closed_unerased_cases(self.read_models.views, places):
             years = self.settings.archive_years_for(row.municipality)
-            if years is None or not child_erasure_due([(local_date(row.closed_at), years)], today):
+            if years is None or not child_erasure_due([(day_of(row.closed_at), years)], today):
                 continue
             child_id = self.get_case(row.case).state.child_id
             if child_id in seen:
                 continue
             seen.add(child_id)
             cases = self._cases_of(self.uow.load(Child, child_id))
-            periods = [(local_date(c.state.closed_at) if c.state.closed_at else None,
+            periods = [(day_of(c.state.closed_at) if c.state.closed_at else None,
                         self.settings.archive_years_for(c.state.municipality)) for c in cases]
             if not child_erasure_due(periods, today):
                 continue  # another case of the child is open, or its period runs on

@@ -21,6 +21,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.calendar import day_of
 from domain import errors
 from domain.access import family_role, family_sees_access, family_sees_entry, family_sees_step
 from domain.case import Case
@@ -114,7 +115,7 @@ class FamilyReads:
         role = family_role(
             is_guardian=guardian is not None, is_the_child=is_the_child,
             # (read from the sealed birth date only when it can matter)
-            child_age=self._child_age(case, self.clock().date()) if is_the_child else None,
+            child_age=self._child_age(case, day_of(self.clock())) if is_the_child else None,
             youth_consent_age=self.settings.youth_consent_age_for(case.state.municipality),
         )
         user = f"foresatt-{guardian.id}" if role == "guardian" and guardian else "barnet"
@@ -156,7 +157,7 @@ class FamilyReads:
             raise errors.NotFound("Saken finnes ikke.")
         now = self.clock()
         self._log_read(actor, case_id, "family-read-case", now)
-        view = case_view(case, now.date())
+        view = case_view(case, day_of(now))
         whole = self.case_log(case_id)
         log = [e for e in whole
                if family_sees_entry(role, e.withheld) and family_sees_step(role, e.kind)]
@@ -203,7 +204,7 @@ class FamilyReads:
                                    actor, services=infos,
                                    purpose=self._seal(c, purpose, "purpose"),
                                    valid_until=valid_until,
-                                   child_age=self._child_age(c, now.date()),
+                                   child_age=self._child_age(c, day_of(now)),
                                    youth_consent_age=self.settings.youth_consent_age_for(
                                        c.state.municipality),
                                    at=now), **options)

@@ -39,8 +39,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
+from domain.calendar import NORWAY, day_of
 from projections.outbox import COLUMNS, OutboxProjection, at_text, create_outbox, queue, row_id
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stafettlogg.notices")
 
-OSLO = ZoneInfo("Europe/Oslo")
+OSLO = NORWAY  # the digest hour is Norwegian time
 # A row is tried this many times before it is marked failed.
 MAX_ATTEMPTS = 8
 # The first pause after a failed try; it doubles with each try, up to MAX_PAUSE.
@@ -129,7 +129,7 @@ def pause_after(attempts: int) -> timedelta:
 def queue_reminders(views: Any, now: datetime) -> int:
     """Queue the time-based notices due today (the nightly sweep calls it); how many
     were queued."""
-    today = now.astimezone(OSLO).date()
+    today = day_of(now)
     actions = views.read(
         "SELECT a.action_id, a.case_id, c.holder_user FROM cv_actions a"
         " JOIN cv_cases c ON c.case_id = a.case_id"
@@ -216,7 +216,7 @@ class NoticeSender:
 
     def digest_time(self, now: datetime) -> datetime:
         """Today's digest hour (Europe/Oslo), as an instant."""
-        local = now.astimezone(OSLO).date()
+        local = day_of(now)
         return datetime.combine(local, time(self.smtp.digest_hour), tzinfo=OSLO)
 
     def bundle_digests(self, now: datetime) -> int:

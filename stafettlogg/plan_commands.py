@@ -19,6 +19,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.calendar import day_of
 from domain import errors
 from domain.implementation_plan import (
     STATUSES,
@@ -156,7 +157,7 @@ class PlanCommands:
         rhythm = plan.rhythm if plan else DEFAULT_RHYTHM
         units = self._services_of(municipality)
         return PlanView(municipality=municipality, rhythm=rhythm,
-                        current_period=period_of(now.date(), rhythm),
+                        current_period=period_of(day_of(now), rhythm),
                         activities=[self._activity_view(a, units, municipality)
                                     for a in (plan.activities() if plan else [])])
 
@@ -268,7 +269,7 @@ class PlanCommands:
                 at: datetime | None) -> str:
         rhythm = plan.rhythm if plan else DEFAULT_RHYTHM
         if not period:
-            return period_of(self._now(at).date(), rhythm)
+            return period_of(day_of(self._now(at)), rhythm)
         period_start(period, rhythm)  # written in the rhythm's way, or InvalidValue
         return period
 

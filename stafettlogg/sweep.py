@@ -34,6 +34,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
+from domain.calendar import day_of
 from stafettlogg.notices import OSLO, queue_reminders
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class NightlySweep:
         lapsed = self.views.read(
             "SELECT DISTINCT k.case_id FROM cv_consents k JOIN cv_cases c"
             " ON c.case_id = k.case_id WHERE k.status = 'active' AND c.status = 'open'"
-            " AND k.valid_until < ?", (now.date().isoformat(),))
+            " AND k.valid_until < ?", (day_of(now).isoformat(),))
         expired = 0
         for (case_id,) in lapsed:
             expired += len(self.app.record_expired_consents(UUID(case_id), at=now))

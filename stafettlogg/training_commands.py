@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from domain.calendar import day_of
 from domain import errors
 from domain.staff import StaffMember
 from domain.training import (
@@ -227,7 +228,7 @@ class TrainingCommands:
         for row in lines:
             checked = self._preview_line(actor, row, directory, by_email, training, on, now)
             if checked.status != "error":
-                key = (checked.staff_id or "", checked.training or "", checked.on or now.date())
+                key = (checked.staff_id or "", checked.training or "", checked.on or day_of(now))
                 if key in seen:
                     checked = msgspec.structs.replace(checked, status="recorded")
                 seen.add(key)

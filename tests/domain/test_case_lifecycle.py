@@ -12,7 +12,7 @@ rebuilt from its events, or from a snapshot and the events after it, is the same
 from __future__ import annotations
 
 import inspect
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from uuid import uuid4
 
@@ -882,3 +882,21 @@ def test_when_the_koordinators_service_leaves_the_koordinator_is_released(
 
     assert [type(e).__name__ for e in recorded] == ["CoordinatorReleased", "ServiceLeft"]
     assert case.state.coordinator is None
+
+
+def test_a_meeting_held_today_is_not_in_the_future_just_after_midnight_in_norway(
+    case, people, services, recording,
+):
+    """At 00:30 on 3 March in Norway it is still 2 March in UTC: a meeting held on
+    3 March is today's, and is recorded; one held on 4 March is not yet."""
+    just_after_midnight = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+
+    with recording(case) as recorded:
+        case.hold_meeting(people.opener, held_on=date(2026, 3, 3),
+                          services=[services.barnehage], minutes=TEXT, at=just_after_midnight)
+
+    [held] = recorded
+    assert held.held_on == date(2026, 3, 3)
+    with pytest.raises(errors.InvalidValue):
+        case.hold_meeting(people.opener, held_on=date(2026, 3, 4),
+                          services=[services.barnehage], minutes=TEXT, at=just_after_midnight)

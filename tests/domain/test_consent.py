@@ -467,3 +467,21 @@ def test_the_domain_never_reads_the_clock(given, services, people, year):
     assert len(case.expire_consents(day_after)) == 1
     assert not case.has_access(services.skole.id, day_after.date())
     assert services.skole.id not in case.participating_services
+
+
+# --- days are Norwegian days --------------------------------------------------------
+
+
+def test_a_consent_covers_its_last_day_until_midnight_in_norway(case, given, people, services,
+                                                               refused):
+    """Valid until 31 December: at 23:30 that evening in Norway (22:30 UTC) the school is
+    brought in; at 00:30 on 1 January in Norway (still 31 December in UTC) it is not."""
+    given.consent(case, services.skole, until=date(2026, 12, 31))
+    late_evening = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)
+    after_midnight = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+
+    with refused(case, errors.ConsentRequired, "consent-required"):
+        case.add_participant(people.opener, service=services.skole, at=after_midnight)
+    case.add_participant(people.opener, service=services.skole, at=late_evening)
+
+    assert services.skole.id in case.state.participants

@@ -15,6 +15,7 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
 from projections.survey_results import Correlation, Driver, GroupResult, Item, Levels
+from domain.calendar import day_of
 from stafettlogg.survey_commands import SurveyResults, SurveyRoundView
 from stafettlogg.web.api.cases import BEARER
 from stafettlogg.web.api.problems import documented
@@ -120,7 +121,7 @@ class SurveyResultsController(Controller):
     ) -> ActivityIndicatorsOut:
         """The activity indicators as at the end of `on`, protected like the survey's
         results: `null` where a figure is hidden."""
-        day = on or app.clock().date()
+        day = on or day_of(app.clock())
         rows = await off_loop(app.activity_indicators, actor, municipality=municipality, on=day)
         return ActivityIndicatorsOut(
             municipality=municipality, on=day, minimum=app.settings.survey_min_answers,

@@ -14,6 +14,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
+from domain.calendar import day_of
 from domain.errors import InvalidValue
 from domain.training import TRAININGS
 from stafettlogg.attendance import read_attendance, read_day
@@ -135,7 +136,7 @@ class TrainingController(Controller):
         municipality: Annotated[str, QueryParameter(pattern=r"^[0-9]{4}$")],
         on: Annotated[date | None, QueryParameter()] = None,
     ) -> TrainingSharesOut:
-        day = on or app.clock().date()
+        day = on or day_of(app.clock())
         rows = await off_loop(app.training_shares, actor, municipality=municipality, on=day)
         return TrainingSharesOut(on=day, items=[
             TrainingShareOut(municipality=s.municipality, sector=s.sector, service=s.service,

@@ -22,6 +22,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from domain.calendar import day_of
 from domain import errors
 from domain.case import may_ask_to_withhold
 from domain.values import Actor, age_on
@@ -271,7 +272,7 @@ async def _case_page(app: Stafettlogg, viewer: Viewer, case_id: UUID,
     page, directory, staff = await off_loop(_case_page_data, app, viewer.actor, case_id)
     forms = {name: (failed if failed and failed.name == name else FormState(
         name, groups=COMMANDS[name].groups)) for name in COMMANDS}
-    today = app.clock().date()
+    today = day_of(app.clock())
     return Template(template_name="sak.html", status_code=status, context=_context(
         viewer, directory, page=page, case=page.case, f=forms, failed=failed,
         staff=staff, today=today, soon=today + timedelta(days=14),

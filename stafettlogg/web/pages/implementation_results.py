@@ -30,6 +30,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from openpyxl import Workbook
 
+from domain.calendar import day_of
 from domain import errors
 from domain.survey import DRIVERS, LEVELS_OF_USE, RESULT_ITEMS, ResultsNotReady
 from projections.survey_results import ALL, GroupResult, mean_to_one_decimal
@@ -47,7 +48,6 @@ from stafettlogg.web.pages.training import (
     _share_rows,
     shares_choice,
 )
-from stafettlogg.web.pages.templating import OSLO
 
 READERS = frozenset({"evaluator", "admin", "leader"})
 HIDDEN = ":"
@@ -200,7 +200,7 @@ class KeyFigures:
 
 
 def key_figures(app: Stafettlogg, viewer: Viewer, municipality: str) -> KeyFigures:
-    today = app.clock().astimezone(OSLO).date()
+    today = day_of(app.clock())
     shares = [s for s in app.activity_indicators(viewer.actor, municipality=municipality,
                                                  on=today)
               if (s.sector, s.service) == (ALL, ALL)]
@@ -228,7 +228,7 @@ def _context(viewer: Viewer, **more: Any) -> dict[str, Any]:
 async def implementation_page(app: App, viewer: SignedIn, kommune: FromQuery[str | None] = None,
                               dato: FromQuery[str | None] = None) -> Template:
     _may_read(viewer)
-    today = app.clock().astimezone(OSLO).date()
+    today = day_of(app.clock())
     places, chosen, day, f = await off_loop(lambda: shares_choice(
         app, viewer, kommune, dato, "innforing", latest=today))
     known = dict(places)

@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from domain.calendar import NORWAY
 from stafettlogg.web import assets
 from stafettlogg.case_commands import SHREDDED
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-OSLO = ZoneInfo("Europe/Oslo")
+OSLO = NORWAY  # dates and times are shown in Norwegian time
 
 
 def _in_oslo(value: datetime) -> datetime:

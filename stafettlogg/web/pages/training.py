@@ -38,6 +38,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from domain.calendar import day_of
 from domain import errors
 from domain.training import TRAININGS
 from projections.training import ALL, HELD_BATON, HOLDERS_TRAINED, INDICATORS
@@ -48,7 +49,6 @@ from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
 from stafettlogg.web.pages.auth import PostedForm, RoleRequired, SignedIn, Viewer
 from stafettlogg.web.pages.forms import NOT_A_DATE, FormState, as_iso_date
-from stafettlogg.web.pages.templating import OSLO
 
 DONE = {
     "registrert": "Opplæringen er registrert.",
@@ -102,7 +102,7 @@ def _first(fields: dict[str, list[str]], name: str) -> str:
 
 
 def _today(app: Stafettlogg) -> date:
-    return app.clock().astimezone(OSLO).date()
+    return day_of(app.clock())
 
 
 def _training_options() -> list[tuple[str, str]]:
