@@ -22,8 +22,9 @@ Tables:
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
+from domain.calendar import day_of
 from domain import events as ev
 from domain.aggregate import DomainEvent
 
@@ -39,9 +40,11 @@ def days_between(start: str, end: datetime) -> float:
 
 
 def calendar_days_between(start: str, end: datetime) -> int:
-    """Whole calendar days (UTC dates) from an instant to another, as the domain counts
-    deadlines: a decision on the 14th day after the opening is within 14 days."""
-    return (end.astimezone(UTC).date() - date.fromisoformat(start[:10])).days
+    """Whole calendar days (Norwegian dates, `domain.calendar.day_of`) from an instant to
+    another, as the domain counts deadlines: a decision on the 14th day after the
+    opening is within 14 days."""
+    began = datetime.strptime(start, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+    return (day_of(end) - day_of(began)).days
 
 
 class StatisticsProjection:

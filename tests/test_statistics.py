@@ -43,6 +43,7 @@ from uuid import UUID
 
 import pytest
 
+from domain.calendar import day_of
 from domain import events as ev
 from domain.values import CLOSE_REASONS, SECTORS, Actor
 from projections.protection import Policy
@@ -227,9 +228,9 @@ def replay(app: Stafettlogg) -> Replay:
             elif isinstance(e, ev.Level0StepRecorded):
                 if e.step == "beslutning":
                     happen("level0_decisions", t)
-                    # "decide within 14 days" counts calendar days, as the domain's
-                    # overdue rule does (Case.level0_decision_overdue).
-                    if (t.date() - level0_since.date()).days <= 14:
+                    # "decide within 14 days" counts calendar days in Norway, as the
+                    # domain's overdue rule does (Case.level0_decision_overdue).
+                    if (day_of(t) - day_of(level0_since)).days <= 14:
                         happen("level0_decisions_within_14_days", t)
             elif isinstance(e, ev.LevelChanged):
                 state = replace(state, level=e.to_level)
@@ -806,6 +807,23 @@ def test_a_level0_decision_on_the_14th_day_is_within_14_days(small: Stafettlogg)
     cell = CellKey("2026-03", ALL, ALL, ALL)
     assert counts["level0_decisions"][cell] == 1
     assert counts["level0_decisions_within_14_days"][cell] == 1
+
+
+def test_a_level0_decision_after_midnight_in_norway_on_the_15th_day_is_late(
+    small: Stafettlogg,
+) -> None:
+    """23:30 UTC on 16 March is 00:30 on 17 March in Norway: the 15th day, overdue for
+    the domain and not within 14 days for the statistics."""
+    case_id = open_case(small, KARI, "Barn Midnatt Testesen", "2026-03-02", hour=9)
+    decided = datetime(2026, 3, 16, 23, 30, tzinfo=UTC)
+    assert small.get_case(case_id).level0_decision_overdue(day_of(decided))
+    for step in ("vurdering", "konkretisering", "deling", "beslutning"):
+        small.record_level0_step(KARI, case_id, step=step, text=f"Steg {step}.", at=decided)
+    small.statistics.release()
+    counts, _ = count_year(small.read_models.views, 2026, ("4225",))
+    cell = CellKey("2026-03", ALL, ALL, ALL)
+    assert counts["level0_decisions"][cell] == 1
+    assert counts["level0_decisions_within_14_days"][cell] == 0
 
 
 # --- determinism ------------------------------------------------------------------
