@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stafettlogg.notices")
 
-OSLO = NORWAY  # the digest hour is Norwegian time
 # A row is tried this many times before it is marked failed.
 MAX_ATTEMPTS = 8
 # The first pause after a failed try; it doubles with each try, up to MAX_PAUSE.
@@ -217,7 +216,7 @@ class NoticeSender:
     def digest_time(self, now: datetime) -> datetime:
         """Today's digest hour (Europe/Oslo), as an instant."""
         local = day_of(now)
-        return datetime.combine(local, time(self.smtp.digest_hour), tzinfo=OSLO)
+        return datetime.combine(local, time(self.smtp.digest_hour), tzinfo=NORWAY)
 
     def bundle_digests(self, now: datetime) -> int:
         """From the digest hour on: one digest row per person for today, holding their

@@ -34,8 +34,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
-from domain.calendar import day_of
-from stafettlogg.notices import OSLO, queue_reminders
+from domain.calendar import NORWAY, day_of
+from stafettlogg.notices import queue_reminders
 
 if TYPE_CHECKING:
     from stafettlogg.application import Stafettlogg
@@ -79,7 +79,7 @@ class NightlySweep:
 
     def day_due(self, now: datetime) -> date | None:
         """The day whose sweep is due at `now` (today in Oslo, from the sweep's hour)."""
-        local = now.astimezone(OSLO)
+        local = now.astimezone(NORWAY)
         return local.date() if local.time() >= self.at else None
 
     def run_if_due(self, now: datetime | None = None) -> bool:

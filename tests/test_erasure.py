@@ -27,7 +27,7 @@ from domain.events import ChildDataErased
 from projections.case_queries import access_lines
 from stafettlogg.application import SHREDDED, Stafettlogg
 from stafettlogg.keys import NONCE_BYTES, SEAL_FORMAT, KeyShredded
-from stafettlogg.notices import OSLO
+from domain.calendar import NORWAY
 from stafettlogg.settings import Settings, SettingsError
 from tests.conftest import ADMIN, KARI, PER, T0, Backend, MovableClock, register_services, \
     settings_for
@@ -47,7 +47,7 @@ OTHER_CONCERN = "Jonas kommer ofte for sent og virker sliten."
 
 
 def at_oslo(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=OSLO)
+    return datetime.combine(day, time(hour, minute), tzinfo=NORWAY)
 
 
 def open_app(data_dir: Path, clock: Any, **env: str) -> Stafettlogg:

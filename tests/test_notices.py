@@ -20,7 +20,8 @@ import pytest
 
 from domain import errors
 from stafettlogg.application import Stafettlogg
-from stafettlogg.notices import MAX_ATTEMPTS, OSLO
+from domain.calendar import NORWAY
+from stafettlogg.notices import MAX_ATTEMPTS
 from stafettlogg.settings import Settings, SettingsError
 from tests.conftest import ADMIN, KARI, PER, T0, MovableClock, register_services, settings_for
 from tests.stores import env_for
@@ -336,9 +337,9 @@ def test_a_digest_is_one_message_a_day_with_counts_only(
     app.notices.run_once()
     assert mailbox.messages == []  # after today's digest hour: tomorrow's digest
 
-    local = clock.now.astimezone(OSLO)
+    local = clock.now.astimezone(NORWAY)
     clock.now = datetime.combine(local.date() + timedelta(days=1),
-                                 datetime.min.time().replace(hour=7, minute=30), tzinfo=OSLO)
+                                 datetime.min.time().replace(hour=7, minute=30), tzinfo=NORWAY)
     app.notices.run_once()
     app.notices.run_once()
     (digest,) = mailbox.messages

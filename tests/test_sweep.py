@@ -16,7 +16,7 @@ import pytest
 from domain import errors
 from domain.events import ConsentExpired, HandoverCancelled
 from stafettlogg.application import Stafettlogg
-from stafettlogg.notices import OSLO
+from domain.calendar import NORWAY
 from stafettlogg.settings import Settings, SettingsError
 from tests.conftest import KARI, PER, MovableClock, register_services, settings_for
 
@@ -24,7 +24,7 @@ LAST_DAY = date(2026, 3, 10)  # the consent's last day
 
 
 def at_oslo(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=OSLO)
+    return datetime.combine(day, time(hour, minute), tzinfo=NORWAY)
 
 
 def open_app(data_dir: Path, clock: MovableClock, **env: str) -> Stafettlogg:

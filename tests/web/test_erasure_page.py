@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, expect
 
 from stafettlogg.application import SHREDDED
 from tests.conftest import KARI
-from stafettlogg.notices import OSLO
+from domain.calendar import NORWAY
 from tests.test_persistence import CHILD_NAME, CONCERN, NATIONAL_ID
 from tests.web.servers import Server, signing_in_with
 from tests.web.test_admin import Admin, csrf_of, register_the_admin, sign_in
@@ -81,7 +81,7 @@ def test_an_admin_erases_a_closed_case_s_child_after_confirming(adam: Admin, ser
            ).to_be_visible()
     facts = page.locator(".oversikt")
     expect(facts).to_contain_text("Lyngdal")
-    expect(facts).to_contain_text(f"Avsluttet {datetime.now(OSLO):%d.%m.%Y}")
+    expect(facts).to_contain_text(f"Avsluttet {datetime.now(NORWAY):%d.%m.%Y}")
     expect(facts).to_contain_text("journalpost 2026/1234")
     assert CHILD_NAME not in page.content()
     assert "Ingrid" not in page.title()

@@ -29,7 +29,7 @@ from litestar.response import Redirect, Template
 from domain import errors
 from domain.notices import NOTICE_CHOICES
 from stafettlogg.application import Stafettlogg
-from stafettlogg.notices import OSLO
+from domain.calendar import NORWAY
 from stafettlogg.web.deps import App, off_loop
 from stafettlogg.web.pages import words
 from stafettlogg.web.pages.admin import _admin
@@ -161,7 +161,7 @@ async def choose_family_notices(request: Request[Any, Any, Any], app: App,
 def _when(text: str | None) -> str:
     if not text:
         return ""
-    moment = datetime.fromisoformat(text + "+00:00").astimezone(OSLO)
+    moment = datetime.fromisoformat(text + "+00:00").astimezone(NORWAY)
     return moment.strftime("%d.%m.%Y kl. %H.%M")
 
 
@@ -173,7 +173,7 @@ async def admin_notices(app: App, viewer: SignedIn, ok: FromQuery[str | None] = 
     swept = await off_loop(app.sweep.last)
     return Template(template_name="admin-varsler.html", context={
         "swept": swept, "sweep_at": app.settings.sweep_at.strftime("%H.%M"),
-        "swept_when": (swept.finished_at.astimezone(OSLO).strftime("%d.%m.%Y kl. %H.%M")
+        "swept_when": (swept.finished_at.astimezone(NORWAY).strftime("%d.%m.%Y kl. %H.%M")
                        if swept else ""),
         "viewer": viewer, "words": words, "menu_here": "admin", "rows": rows,
         "waiting": waiting, "kinds": KIND_NAMES, "statuses": STATUS_NAMES, "when": _when,

@@ -28,13 +28,12 @@ from stafettlogg.web import assets
 from stafettlogg.case_commands import SHREDDED
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-OSLO = NORWAY  # dates and times are shown in Norwegian time
 
 
 def _in_oslo(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(OSLO)
+    return value.astimezone(NORWAY)
 
 
 def _read(value: date | datetime | str) -> date | datetime:
