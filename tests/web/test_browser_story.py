@@ -228,6 +228,12 @@ def test_a_refusal_is_shown_by_the_form_with_what_was_typed_kept(people: dict[st
     expect(summary).to_be_visible()
     assert "beslutning" in summary.inner_text().lower()
     expect(form.get_by_label("Begrunnelse")).to_have_value("Vi trenger PPT.")
+    # Where the page opens (at the top, without JavaScript), it says so and leads to
+    # the form's summary; the title says it too.
+    assert page.title().startswith("Feil: ")
+    page.get_by_role("link", name="Se hva som må rettes").click()
+    assert page.url.endswith("-feilsammendrag")
+    expect(summary).to_be_in_viewport()
     kari.check(refused=True)
 
 
