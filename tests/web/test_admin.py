@@ -134,6 +134,10 @@ def test_an_admin_keeps_the_services_and_the_staff(adam: Admin, server: Server):
     # The list, filtered by the service.
     page.goto("/admin/ansatte")
     page.get_by_label("Vis ansatte i").select_option("lyngdal-us")
+    # The choice alone fetches the list (htmx, the address follows); let that finish
+    # before the button's own page load, or the two race and the check meets a page
+    # being replaced.
+    expect(page).to_have_url(re.compile(r"tjeneste=lyngdal-us"))
     adam.submit("Vis")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(1)
